@@ -1,0 +1,14 @@
+from django.urls import path
+
+from operators import views
+
+app_name = "operators"
+
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("settings/", views.settings_edit, name="settings"),
+    path("bank-accounts/new/", views.bank_account_new, name="bank_account_new"),
+    path("bank-accounts/<int:account_id>/make-default/", views.bank_account_make_default,
+         name="bank_account_make_default"),
+    path("bank-accounts/<int:account_id>/delete/", views.bank_account_delete, name="bank_account_delete"),
+]

@@ -1,0 +1,37 @@
+"""The left menu and the Operator page's tabs, as the help centre names them.
+
+Each entry: (label, url name, permission). An entry shows only when the member's role has the
+permission, and only when its URL exists (so an app adds its entry here when it adds the view).
+"""
+from django.urls import NoReverseMatch, reverse
+
+MENU = [
+    ("Operator Overview", "operators:overview", "overview:read"),
+    ("Audit log", "portal:audit_log", "audit:read"),
+]
+
+OPERATOR_TABS = [
+    ("Overview", "operators:overview", "overview:read"),
+    ("Members & Access", "members:list", "members:read"),
+    ("Billing & Support", "billing:index", "billing:read"),
+    ("Credentials", "credentials:list", "credentials:read"),
+    ("Dashboards", "dashboards:list", "dashboards:read"),
+]
+
+
+def _entries(spec, request):
+    entries = []
+    for label, url_name, permission in spec:
+        if permission not in request.operator_perms:
+            continue
+        try:
+            url = reverse(url_name, args=[request.operator.slug])
+        except NoReverseMatch:
+            continue
+        entries.append({"label": label, "url": url, "active": request.path == url or (
+            url_name != "operators:overview" and request.path.startswith(url))})
+    return entries
+
+
+def navigation_for(request):
+    return {"menu": _entries(MENU, request), "tabs": _entries(OPERATOR_TABS, request)}

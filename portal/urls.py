@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from accounts import views as account_views
+from portal import views
+
+# Every operator page lives under /o/<operator_slug>/ and is wrapped in portal.tenancy.operator_view.
+OPERATOR = "o/<slug:operator_slug>/"
+
+portal_operator_patterns = ([path("audit-log/", views.audit_log, name="audit_log")], "portal")
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("account/", account_views.my_account, name="my_account"),
+    path(OPERATOR, include("operators.urls")),
+    path(OPERATOR, include(portal_operator_patterns)),
+]

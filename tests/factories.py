@@ -1,0 +1,102 @@
+"""Factories for users, operators and members of each role (factory-boy, real database)."""
+from decimal import Decimal
+
+import factory
+from allauth.account.models import EmailAddress
+from django.utils import timezone
+
+from accounts.models import User
+from charging.models import ChargePoint, Site
+from members.models import Membership
+from operators.models import BankAccount, Operator, WalletTransaction
+from portal.permissions import Role
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"user{n}@example.test")
+    name = factory.Faker("name")
+
+    @factory.post_generation
+    def password(self, create, extracted, **kwargs):
+        self.set_password(extracted or PASSWORD)
+        if create:
+            self.save(update_fields=["password"])
+            EmailAddress.objects.create(user=self, email=self.email, verified=True, primary=True)
+
+
+class OperatorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Operator
+
+    name = factory.Sequence(lambda n: f"Operator {n} ApS")
+    slug = factory.Sequence(lambda n: f"operator-{n}")
+    country = "DK"
+    currency = "DKK"
+    vat_number = "DK13585628"
+    contact_email = "contact@operator.test"
+    finance_email = "finance@operator.test"
+    street = "Vesterbrogade 10"
+    postcode = "1620"
+    city = "København V"
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    operator = factory.SubFactory(OperatorFactory)
+    user = factory.SubFactory(UserFactory)
+    role = Role.ADMIN
+
+
+def member(operator, role=Role.ADMIN, **kwargs) -> User:
+    """A user who is a member of `operator` with `role`."""
+    return MembershipFactory(operator=operator, role=role, **kwargs).user
+
+
+class SiteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Site
+
+    operator = factory.SubFactory(OperatorFactory)
+    name = factory.Sequence(lambda n: f"Site {n}")
+
+
+class ChargePointFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ChargePoint
+
+    operator = factory.SubFactory(OperatorFactory)
+    name = factory.Sequence(lambda n: f"Charge point {n}")
+    evse_id = factory.Sequence(lambda n: f"DK*TST*E{n:06d}")
+    max_kw = Decimal("22")
+
+
+class BankAccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BankAccount
+
+    operator = factory.SubFactory(OperatorFactory)
+    holder_name = "Operator ApS"
+    iban = factory.Sequence(lambda n: f"DK00TEST{n:010d}")  # not checksummed: direct rows only
+    bic = "NDEADKKK"
+    is_default = False
+
+
+class WalletTransactionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WalletTransaction
+
+    operator = factory.SubFactory(OperatorFactory)
+    created_at = factory.LazyFunction(timezone.now)
+    group = WalletTransaction.Group.OTHER
+    kind = WalletTransaction.Kind.ADJUSTMENT
+    amount = Decimal("100.00")
+    currency = factory.LazyAttribute(lambda o: o.operator.currency)
+    reference = factory.Sequence(lambda n: f"test:{n}")
