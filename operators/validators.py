@@ -3,6 +3,8 @@
 The checking itself is done by python-stdnum and schwifty; this module only chooses the right
 check for the operator's country, normalises, and words the errors.
 """
+import re
+
 from django.core.exceptions import ValidationError
 from schwifty import BIC, IBAN
 from schwifty import exceptions as iban_errors
@@ -26,6 +28,7 @@ COUNTRY_CHOICES = sorted(COUNTRIES.items(), key=lambda kv: kv[1])
 
 # The VAT prefix differs from the ISO code for Greece.
 _VAT_PREFIX = {"GR": "EL"}
+_EU_VAT_PREFIXES = {_VAT_PREFIX.get(c.upper(), c.upper()) for c in eu_vat.MEMBER_STATES} | {"EL"}
 
 
 def _vat_error(exc, country_name: str) -> ValidationError:
@@ -47,20 +50,20 @@ def normalize_vat(country: str, value: str) -> str:
     if country not in COUNTRIES:
         raise ValidationError("Choose the company's country first.", code="country")
     name = COUNTRIES[country]
-    raw = (value or "").strip().upper()
+    raw = re.sub(r"[\s.\-/]", "", value or "").upper()
     if not raw:
         raise ValidationError("Enter the company's VAT number.", code="required")
     try:
         if country == "NO":
-            number = no_mva.validate(raw[2:] if raw.startswith("NO") else raw)
-            return "NO" + number
+            number = raw[2:] if raw.startswith("NO") else raw
+            return "NO" + no_mva.validate(number if number.endswith("MVA") else number + "MVA")
         if country == "CH":
             return ch_vat.validate(raw)
         if country == "GB":
             return "GB" + gb_vat.validate(raw[2:] if raw.startswith("GB") else raw)
         prefix = _VAT_PREFIX.get(country, country)
-        compact = eu_vat.compact(raw)
-        if compact[:2].isalpha():
+        compact = raw
+        if compact[:2] in _EU_VAT_PREFIXES:
             if compact[:2] != prefix:
                 raise ValidationError(
                     f"This VAT number starts with {compact[:2]}, but the company is in {name} "

@@ -46,6 +46,12 @@ def settings_edit(request):
                   status=400 if form.errors else 200)
 
 
+@operator_view(GET="bank_accounts:read")
+def bank_accounts(request):
+    accounts = selectors.bank_accounts(operator=request.operator).select_related("created_by")
+    return render(request, "operators/bank_accounts.html", {"bank_accounts": accounts, "tab": "overview"})
+
+
 @operator_view(GET="bank_accounts:read", POST="bank_accounts:write")
 def bank_account_new(request):
     form = BankAccountForm(request.POST or None)
