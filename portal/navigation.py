@@ -28,8 +28,12 @@ def _entries(spec, request):
             url = reverse(url_name, args=[request.operator.slug])
         except NoReverseMatch:
             continue
-        entries.append({"label": label, "url": url, "active": request.path == url or (
-            url_name != "operators:overview" and request.path.startswith(url))})
+        entries.append({"label": label, "url": url, "active": False})
+    # The entry whose URL is the longest prefix of the current path is the active one, so
+    # /o/x/settings/ highlights "Overview" (/o/x/) and /o/x/members/5/ highlights "Members".
+    matches = [e for e in entries if request.path.startswith(e["url"])]
+    if matches:
+        max(matches, key=lambda e: len(e["url"]))["active"] = True
     return entries
 
 
