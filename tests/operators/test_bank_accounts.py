@@ -78,7 +78,8 @@ class TestDefaultAccountRules:
     def test_make_default_moves_the_flag_and_audits_both(self, operator, admin_user):
         first, second = self._two(operator, admin_user)
         services.bank_account_set_default(operator=operator, actor=admin_user, account_id=second.pk)
-        first.refresh_from_db(); second.refresh_from_db()
+        first.refresh_from_db()
+        second.refresh_from_db()
         assert (first.is_default, second.is_default) == (False, True)
         events = AuditEvent.objects.filter(verb="bank_account.default_changed")
         assert {(e.item_id, e.changes["is_default"]["before"], e.changes["is_default"]["after"]) for e in events} == {

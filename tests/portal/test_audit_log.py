@@ -1,5 +1,4 @@
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 
 import pytest
 import time_machine
@@ -45,9 +44,9 @@ def table(response) -> str:
 @pytest.mark.django_db
 class TestAuditLogPage:
     def _events(self, operator, admin_user, other_user):
-        with time_machine.travel(datetime(2026, 10, 1, 10, tzinfo=dt_timezone.utc), tick=False):
+        with time_machine.travel(datetime(2026, 10, 1, 10, tzinfo=UTC), tick=False):
             services.operator_update_settings(operator=operator, actor=admin_user, data={"name": "First ApS"})
-        with time_machine.travel(datetime(2026, 11, 1, 10, tzinfo=dt_timezone.utc), tick=False):
+        with time_machine.travel(datetime(2026, 11, 1, 10, tzinfo=UTC), tick=False):
             services.bank_account_create(operator=operator, actor=other_user, holder_name="Holder",
                                          iban="DK5000400440116243", bic="NDEADKKK")
 

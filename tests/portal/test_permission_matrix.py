@@ -44,7 +44,7 @@ def _url(route, operator):
     import re
 
     url = "/" + route
-    for conv, name in re.findall(r"<(?:(\w+):)?(\w+)>", route):
+    for _conv, name in re.findall(r"<(?:(\w+):)?(\w+)>", route):
         if name == "operator_slug":
             value = operator.slug
         else:

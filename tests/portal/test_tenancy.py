@@ -1,5 +1,4 @@
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -7,7 +6,7 @@ import time_machine
 from portal.permissions import Role
 from tests.factories import OperatorFactory, member
 
-EXPIRY = datetime(2026, 12, 1, 12, 0, 0, tzinfo=dt_timezone.utc)
+EXPIRY = datetime(2026, 12, 1, 12, 0, 0, tzinfo=UTC)
 
 
 @pytest.mark.django_db

@@ -31,6 +31,6 @@ class Command(BaseCommand):
                     continue
                 module.seed(ctx)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
-        self.stdout.write("Sign in at http://127.0.0.1:8000/ with any of these (password: %s):" % ctx["password"])
+        self.stdout.write("Sign in at http://127.0.0.1:8000/ with any of these (password: {}):".format(ctx["password"]))
         for email, what in ctx.get("logins", []):
             self.stdout.write(f"  {email:<28} {what}")
