@@ -86,7 +86,7 @@ class CredentialForm(forms.Form):
                 stored = spec.name in credential.secrets
                 hint = credential.secret_hints.get(spec.name, catalogue.MASK)
                 self.fields[spec.name] = CatalogueField(
-                    spec, label=f"Replace {spec.label[0].lower()}{spec.label[1:]}" if stored else spec.label,
+                    spec, label=f"Replace {spec.label}" if stored else spec.label,
                     required=spec.required and not stored, widget=_widget(spec),
                     help_text=(f"Current: {hint}. Leave empty to keep it." if stored else spec.help_text),
                 )
