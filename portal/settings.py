@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "charging",
     "billing",
     "dashboards",
+    "credentials",
 ]
 
 MIDDLEWARE = [
@@ -186,3 +187,16 @@ LOGGING = {
 }
 
 PORTAL_NAME = "CPO Portal"
+
+# --- Credentials (third-party platform secrets, encrypted at rest; docs/credentials.md) ----------
+# Fernet keys, comma-separated, newest first: the first encrypts, all decrypt (key rotation).
+CREDENTIALS_ENCRYPTION_KEYS = env.list("CREDENTIALS_ENCRYPTION_KEYS", default=[])
+if not CREDENTIALS_ENCRYPTION_KEYS and (DEBUG or TESTING):
+    # A fixed, public development key so the demo and the tests work without setup (same
+    # derivation as credentials.crypto.DEVELOPMENT_KEY). Never used when DEBUG is off.
+    import base64
+    import hashlib
+
+    CREDENTIALS_ENCRYPTION_KEYS = [
+        base64.urlsafe_b64encode(hashlib.sha256(b"cpo-portal development credentials key").digest()).decode()
+    ]

@@ -7,6 +7,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from charging.models import ChargePoint, Site
+from credentials import crypto
+from credentials.models import Credential
 from members.models import Membership
 from operators.models import BankAccount, Operator, WalletTransaction
 from portal.permissions import Role
@@ -100,3 +102,17 @@ class WalletTransactionFactory(factory.django.DjangoModelFactory):
     amount = Decimal("100.00")
     currency = factory.LazyAttribute(lambda o: o.operator.currency)
     reference = factory.Sequence(lambda n: f"test:{n}")
+
+
+class CredentialFactory(factory.django.DjangoModelFactory):
+    """Payter credentials whose API key is encrypted with the configured (test) key."""
+
+    class Meta:
+        model = Credential
+
+    operator = factory.SubFactory(OperatorFactory)
+    platform = "payter"
+    name = factory.Sequence(lambda n: f"Payter {n}")
+    values = factory.LazyFunction(lambda: {"terminal_id": "P68T0000001", "environment": "test"})
+    secrets = factory.LazyFunction(lambda: {"api_key": crypto.encrypt("factory-api-key-0123456789abcdefWXYZ")})
+    secret_hints = factory.LazyFunction(lambda: {"api_key": "••••WXYZ"})

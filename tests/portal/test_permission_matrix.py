@@ -32,11 +32,19 @@ def operator_routes():
     return routes
 
 
+def _credential(op):
+    from tests.factories import CredentialFactory
+
+    return CredentialFactory(operator=op).pk
+
+
 # path argument -> creates an object of the given operator and returns the value for the URL
 OBJECT_FACTORIES = {
     "account_id": lambda op: BankAccountFactory(operator=op).pk,
     "site_id": lambda op: SiteFactory(operator=op).pk,
     "charge_point_id": lambda op: ChargePointFactory(operator=op).pk,
+    "credential_id": _credential,
+    "platform": lambda op: "payter",  # a slug from credentials.catalogue
 }
 
 
