@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.overview, name="overview"),
     path("settings/", views.settings_edit, name="settings"),
     path("bank-accounts/", views.bank_accounts, name="bank_accounts"),
+    path("bank-accounts/<int:account_id>/", views.bank_account_detail, name="bank_account_detail"),
     path("bank-accounts/new/", views.bank_account_new, name="bank_account_new"),
     path("bank-accounts/<int:account_id>/make-default/", views.bank_account_make_default,
          name="bank_account_make_default"),

@@ -1,5 +1,5 @@
 from django.contrib import messages
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
 from operators import selectors, services
@@ -50,6 +50,14 @@ def settings_edit(request):
 def bank_accounts(request):
     accounts = selectors.bank_accounts(operator=request.operator).select_related("created_by")
     return render(request, "operators/bank_accounts.html", {"bank_accounts": accounts, "tab": "overview"})
+
+
+@operator_view(GET="bank_accounts:read")
+def bank_account_detail(request, account_id):
+    account = get_object_or_404(
+        selectors.bank_accounts(operator=request.operator).select_related("created_by"), pk=account_id
+    )
+    return render(request, "operators/bank_account_detail.html", {"account": account, "tab": "overview"})
 
 
 @operator_view(GET="bank_accounts:read", POST="bank_accounts:write")

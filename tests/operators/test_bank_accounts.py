@@ -115,9 +115,15 @@ class TestDefaultAccountRules:
         with pytest.raises(Conflict):
             services.bank_account_create(operator=operator, actor=admin_user, holder_name="A", iban=DK_IBAN, bic="NDEADKKK")
 
-    def test_accounts_are_never_edited_there_is_no_edit_url(self, admin_client, operator, admin_user):
+    def test_accounts_are_never_edited_detail_shows_full_iban_in_groups_of_four(self, admin_client, operator, admin_user):
         first, _ = self._two(operator, admin_user)
-        assert admin_client.get(f"/o/{operator.slug}/bank-accounts/{first.pk}/").status_code == 404
+        url = f"/o/{operator.slug}/bank-accounts/{first.pk}/"
+        html = admin_client.get(url).content.decode()
+        assert 'data-testid="iban">DK50 0040 0440 1162 43<' in html
+        assert admin_client.post(url, {"iban": NO_IBAN}).status_code == 405  # no edit
+        assert admin_client.get(f"/o/{operator.slug}/bank-accounts/{first.pk}/edit/").status_code == 404
+        first.refresh_from_db()
+        assert first.iban == DK_IBAN
 
 
 @pytest.mark.django_db
