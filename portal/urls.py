@@ -16,4 +16,6 @@ urlpatterns = [
     path("account/", account_views.my_account, name="my_account"),
     path(OPERATOR, include("operators.urls")),
     path(OPERATOR, include(portal_operator_patterns)),
+    path(OPERATOR + "members/", include("members.urls")),
+    path("invitations/", include("members.invitation_urls")),
 ]

@@ -1,4 +1,5 @@
 """Factories for users, operators and members of each role (factory-boy, real database)."""
+from datetime import timedelta
 from decimal import Decimal
 
 import factory
@@ -7,7 +8,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from charging.models import ChargePoint, Site
-from members.models import Membership
+from members.models import Invitation, Membership, new_token
 from operators.models import BankAccount, Operator, WalletTransaction
 from portal.permissions import Role
 
@@ -100,3 +101,17 @@ class WalletTransactionFactory(factory.django.DjangoModelFactory):
     amount = Decimal("100.00")
     currency = factory.LazyAttribute(lambda o: o.operator.currency)
     reference = factory.Sequence(lambda n: f"test:{n}")
+
+
+class InvitationFactory(factory.django.DjangoModelFactory):
+    """A pending invitation to a new email (the raw link token is not kept: use the services to
+    get one)."""
+
+    class Meta:
+        model = Invitation
+
+    operator = factory.SubFactory(OperatorFactory)
+    email = factory.Sequence(lambda n: f"invitee{n}@example.test")
+    role = Role.SUPPORTER
+    token_hash = factory.LazyFunction(lambda: new_token()[1])
+    valid_until = factory.LazyFunction(lambda: timezone.now() + timedelta(days=14))
