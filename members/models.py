@@ -102,7 +102,7 @@ class InvitationQuerySet(models.QuerySet):
 
         match = Q(email__in=EmailAddress.objects.filter(user=user, verified=True).values("email"))
         if user.phone:
-            match |= Q(phone=user.phone)
+            match |= Q(phone=user.phone.as_e164)
         return self.open(at).filter(match)
 
 

@@ -126,7 +126,7 @@ def invitation_addressed_to(invitation: Invitation, user) -> bool:
     if invitation.email and EmailAddress.objects.filter(
             user=user, email__iexact=invitation.email, verified=True).exists():
         return True
-    return bool(invitation.phone and user.phone and user.phone == invitation.phone)
+    return bool(invitation.phone and user.phone and user.phone.as_e164 == invitation.phone.as_e164)
 
 
 def _date(value) -> str:
@@ -173,8 +173,8 @@ def invitation_create(*, operator: Operator, actor, contact: str, role: str, exp
         user = find_user_by_email(value)
         shown = value
     else:
+        value, shown = value.as_e164, value.as_international  # look up and store as E.164
         user = User.objects.filter(phone=value).first()
-        shown = value.as_international
         if user is None:
             raise DomainError(
                 f"No account has the phone number {shown}. The number must be the one on the user's "
