@@ -20,7 +20,11 @@ from phonenumber_field.phonenumber import PhoneNumber
 
 from accounts.models import User
 from members.models import (
-    INVITATION_VALIDITY_DAYS, Invitation, Membership, MembershipNotice, hash_token, new_token,
+    INVITATION_VALIDITY_DAYS,
+    Invitation,
+    Membership,
+    MembershipNotice,
+    new_token,
 )
 from operators.models import Operator
 from portal import audit

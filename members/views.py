@@ -10,7 +10,13 @@ from django.utils import timezone
 
 from members import selectors, services
 from members.forms import (
-    SESSION_KEY, ExtendForm, InviteForm, MemberFilterForm, MemberSettingsForm, expiry_date, expiry_datetime,
+    SESSION_KEY,
+    ExtendForm,
+    InviteForm,
+    MemberFilterForm,
+    MemberSettingsForm,
+    expiry_date,
+    expiry_datetime,
 )
 from portal.errors import DomainError
 from portal.permissions import ROLE_DESCRIPTIONS, Role, role_choices_with_descriptions

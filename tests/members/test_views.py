@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.models import User
 from members.models import Invitation, Membership
 from portal.permissions import Role
-from tests.factories import InvitationFactory, MembershipFactory, UserFactory, member
+from tests.factories import InvitationFactory, UserFactory, member
 
 pytestmark = pytest.mark.django_db
 
@@ -124,7 +124,7 @@ def test_invite_form_without_javascript(operator, admin, login):
     page = text(login(admin).get(members_url(operator, "invite/")))
     for label in ("Insert the phone number or email of the user", "Select the role of the user", "Expire at"):
         assert label in page
-    assert 'hx-get="/o/%s/members/role-description/"' % operator.slug in page
+    assert f'hx-get="/o/{operator.slug}/members/role-description/"' in page
     # the selected role's description is rendered by the server; all of them for no-JS users
     assert '<div id="role-description"' in page and "Can view all relevant areas" in page
     assert "<noscript>" in page and "Needs access to everything" in page
