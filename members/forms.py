@@ -5,6 +5,7 @@ from allauth.core import context
 from django import forms
 from django.utils import timezone
 
+from members.models import Invitation
 from members.selectors import STATUS_CHOICES
 from portal.permissions import ROLE_DESCRIPTIONS, Role, can_manage_role
 
@@ -106,6 +107,9 @@ class SignupForm(AllauthSignupForm):
         request = context.request
         self.invited_email = None
         pending = request.session.get(SESSION_KEY) if request is not None else None
+        if pending and not Invitation.objects.open().filter(pk=pending.get("id"), token_hash=pending.get("token_hash")).exists():
+            request.session.pop(SESSION_KEY, None)  # revoked, resent, answered or expired meanwhile
+            pending = None
         if pending and pending.get("email") and "email" in self.fields:
             self.invited_email = pending["email"]
             field = self.fields["email"]

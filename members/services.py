@@ -211,7 +211,7 @@ def invitation_create(*, operator: Operator, actor, contact: str, role: str, exp
 
 
 def _pending_invitation(operator, invitation_id, actor_membership) -> Invitation:
-    invitation = (Invitation.objects.select_for_update().filter(operator=operator, pk=invitation_id)
+    invitation = (Invitation.objects.select_for_update(of=("self",)).filter(operator=operator, pk=invitation_id)
                   .select_related("user", "invited_by", "operator").first())
     if invitation is None or invitation.status != Invitation.Status.PENDING:
         raise NotAllowed("This invitation is no longer pending.")
@@ -273,7 +273,7 @@ def invitation_refusal(invitation: Invitation | None, at=None) -> str | None:
 
 
 def _answerable(operator, invitation_id, actor, token_hash=None) -> Invitation:
-    qs = Invitation.objects.select_for_update().filter(operator=operator, pk=invitation_id)
+    qs = Invitation.objects.select_for_update(of=("self",)).filter(operator=operator, pk=invitation_id)
     if token_hash is not None:
         qs = qs.filter(token_hash=token_hash)
     invitation = qs.select_related("operator").first()

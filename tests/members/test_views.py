@@ -284,3 +284,15 @@ def test_new_email_link_used_after_someone_signed_up_elsewhere(committed, operat
     UserFactory(email="newbie@example.test")
     response = client.get(link)
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_signup_form_is_normal_again_when_the_invitation_was_revoked(committed, operator, admin, login, client):
+    link = invite_by(committed, login(admin), operator, "newbie@example.test")
+    client.get(link)
+    Invitation.objects.update(status=Invitation.Status.REVOKED)
+    page = client.get("/accounts/signup/").content.decode()
+    assert "readonly" not in page and "Your invitation" not in page
+    response = client.post("/accounts/signup/", {"email": "other@example.test", "password1": "a-Long-passw0rd!",
+                                                 "password2": "a-Long-passw0rd!"})
+    assert response.status_code == 302 and User.objects.filter(email="other@example.test").exists()
+    assert not Membership.objects.filter(user__email="other@example.test").exists()
