@@ -108,7 +108,11 @@ class SignupForm(AllauthSignupForm):
         self.invited_email = None
         pending = request.session.get(SESSION_KEY) if request is not None else None
         if pending and not Invitation.objects.open().filter(pk=pending.get("id"), token_hash=pending.get("token_hash")).exists():
-            request.session.pop(SESSION_KEY, None)  # revoked, resent, answered or expired meanwhile
+            # Revoked, resent, answered or expired meanwhile: an ordinary sign-up again (allauth
+            # would otherwise still give the new account the invited address as verified).
+            request.session.pop(SESSION_KEY, None)
+            if request.session.get("account_verified_email") == pending.get("email"):
+                request.session["account_verified_email"] = None
             pending = None
         if pending and pending.get("email") and "email" in self.fields:
             self.invited_email = pending["email"]
