@@ -296,3 +296,12 @@ def test_signup_form_is_normal_again_when_the_invitation_was_revoked(committed, 
                                                  "password2": "a-Long-passw0rd!"})
     assert response.status_code == 302 and User.objects.filter(email="other@example.test").exists()
     assert not Membership.objects.filter(user__email="other@example.test").exists()
+
+
+def test_wrong_account_can_sign_out_and_come_back(committed, operator, admin, login, existing_user):
+    link = invite_by(committed, login(admin), operator, "sune@example.test")
+    intruder = login(UserFactory())
+    page = intruder.get(link).content.decode()
+    next_value = re.search(r'name="next" value="([^"]+)"', page).group(1)
+    response = intruder.post("/accounts/logout/", {"next": next_value.replace("&amp;", "&")})
+    assert response.status_code == 302 and response["Location"] == f"/accounts/login/?next={link}"
