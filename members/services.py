@@ -440,9 +440,11 @@ def membership_expiry_run(*, now=None) -> dict:
     Access itself ends at the exact instant on every request, whether or not this job ran."""
     now = now or timezone.now()
     done = {"expired": 0, "reminders": 0}
-    recorded = MembershipNotice.objects.filter(membership=OuterRef("pk"), kind=MembershipNotice.Kind.EXPIRED,
-                                               expires_at=OuterRef("expires_at"))
-    expired = (Membership.objects.filter(expires_at__lte=now).exclude(Exists(recorded))
+    def recorded(kind):
+        return Exists(MembershipNotice.objects.filter(membership=OuterRef("pk"), kind=kind,
+                                                      expires_at=OuterRef("expires_at")))
+
+    expired = (Membership.objects.filter(expires_at__lte=now).exclude(recorded(MembershipNotice.Kind.EXPIRED))
                .select_related("operator", "user"))
     for membership in expired:
         with transaction.atomic():
@@ -451,7 +453,12 @@ def membership_expiry_run(*, now=None) -> dict:
                              parent=membership.operator, verb="membership.expiry_reached",
                              changes={"status": {"before": "active", "after": "expired"}})
                 done["expired"] += 1
+    # Skip (in SQL) memberships with nothing to do: the closest reminder already recorded, or the
+    # earliest recorded while the next one is not due yet. The loop below decides the rest.
+    closest, earliest, next_due = REMINDERS[0][0], REMINDERS[-1][0], REMINDERS[-2][1]
     soon = (Membership.objects.filter(expires_at__gt=now, expires_at__lte=now + REMINDERS[-1][1])
+            .exclude(recorded(closest))
+            .exclude(recorded(earliest), expires_at__gt=now + next_due)
             .select_related("operator", "user"))
     for membership in soon:
         left = membership.expires_at - now
