@@ -204,3 +204,15 @@ def test_settings_of_a_member_of_another_operator_is_404(operator, other_operato
     foreign = membership(other_operator, member(other_operator, Role.SUPPORTER))
     assert login(admin).get(settings_url(operator, foreign)).status_code == 404
     assert login(admin).post(f"/o/{operator.slug}/members/{foreign.pk}/delete/").status_code == 404
+
+
+@pytest.mark.parametrize("actor_role", list(Role))
+def test_role_drop_downs_offer_only_roles_up_to_the_actors_own(actor_role):
+    from members.forms import InviteForm, MemberSettingsForm
+    from portal.permissions import can_manage_role
+
+    expected = [r.value for r in Role if can_manage_role(actor_role, r)]
+    for form_class in (InviteForm, MemberSettingsForm):
+        form = form_class(actor_role=actor_role, description_url="/x/")
+        assert [value for value, _ in form.fields["role"].choices] == expected
+    assert Role.ADMIN.value not in expected or actor_role == Role.ADMIN
