@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -157,6 +158,7 @@ ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[CPO Portal] "
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_FORMS = {"signup": "members.forms.SignupForm"}  # the invited email is fixed when signing up by link
 ACCOUNT_RATE_LIMITS = {} if TESTING else {
     "login_failed": "10/m/ip,5/5m/key",
 }
@@ -177,6 +179,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE["members-expiry-daily"] = {  # reminders 7 and 1 days ahead, expiries reached
+    "task": "members.process_membership_expiry", "schedule": crontab(hour=6, minute=0)}
 
 # --- Logging ------------------------------------------------------------------------------------
 LOGGING = {

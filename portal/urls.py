@@ -17,4 +17,6 @@ urlpatterns = [
     path(OPERATOR, include("operators.urls")),
     path(OPERATOR, include(portal_operator_patterns)),
     path(OPERATOR + "credentials/", include("credentials.urls")),
+    path(OPERATOR + "members/", include("members.urls")),
+    path("invitations/", include("members.invitation_urls")),
 ]

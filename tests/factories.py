@@ -1,4 +1,5 @@
 """Factories for users, operators and members of each role (factory-boy, real database)."""
+from datetime import timedelta
 from decimal import Decimal
 
 import factory
@@ -9,7 +10,7 @@ from accounts.models import User
 from charging.models import ChargePoint, Site
 from credentials import crypto
 from credentials.models import Credential
-from members.models import Membership
+from members.models import Invitation, Membership, new_token
 from operators.models import BankAccount, Operator, WalletTransaction
 from portal.permissions import Role
 
@@ -116,3 +117,15 @@ class CredentialFactory(factory.django.DjangoModelFactory):
     values = factory.LazyFunction(lambda: {"terminal_id": "P68T0000001", "environment": "test"})
     secrets = factory.LazyFunction(lambda: {"api_key": crypto.encrypt("factory-api-key-0123456789abcdefWXYZ")})
     secret_hints = factory.LazyFunction(lambda: {"api_key": "••••WXYZ"})
+class InvitationFactory(factory.django.DjangoModelFactory):
+    """A pending invitation to a new email (the raw link token is not kept: use the services to
+    get one)."""
+
+    class Meta:
+        model = Invitation
+
+    operator = factory.SubFactory(OperatorFactory)
+    email = factory.Sequence(lambda n: f"invitee{n}@example.test")
+    role = Role.SUPPORTER
+    token_hash = factory.LazyFunction(lambda: new_token()[1])
+    valid_until = factory.LazyFunction(lambda: timezone.now() + timedelta(days=14))

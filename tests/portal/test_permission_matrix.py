@@ -12,6 +12,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from portal.permissions import PERMISSIONS, Role, role_has_perm
+from tests import factories
 from tests.factories import BankAccountFactory, ChargePointFactory, OperatorFactory, SiteFactory, member
 
 PREFIX = "o/<slug:operator_slug>/"
@@ -45,6 +46,8 @@ OBJECT_FACTORIES = {
     "charge_point_id": lambda op: ChargePointFactory(operator=op).pk,
     "credential_id": _credential,
     "platform": lambda op: "payter",  # a slug from credentials.catalogue
+    "membership_id": lambda op: factories.MembershipFactory(operator=op, role=Role.SUPPORTER).pk,
+    "invitation_id": lambda op: factories.InvitationFactory(operator=op).pk,
 }
 
 
