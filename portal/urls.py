@@ -16,4 +16,5 @@ urlpatterns = [
     path("account/", account_views.my_account, name="my_account"),
     path(OPERATOR, include("operators.urls")),
     path(OPERATOR, include(portal_operator_patterns)),
+    path(OPERATOR, include("charging.urls")),
 ]

@@ -1,4 +1,5 @@
 """Factories for users, operators and members of each role (factory-boy, real database)."""
+from datetime import timedelta
 from decimal import Decimal
 
 import factory
@@ -7,6 +8,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from charging.models import ChargePoint, Site
+from charging.models import CdrImport, Charge
 from members.models import Membership
 from operators.models import BankAccount, Operator, WalletTransaction
 from portal.permissions import Role
@@ -100,3 +102,26 @@ class WalletTransactionFactory(factory.django.DjangoModelFactory):
     amount = Decimal("100.00")
     currency = factory.LazyAttribute(lambda o: o.operator.currency)
     reference = factory.Sequence(lambda n: f"test:{n}")
+
+
+class ChargeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Charge
+
+    operator = factory.SubFactory(OperatorFactory)
+    charge_point = factory.LazyAttribute(lambda o: ChargePointFactory(operator=o.operator))
+    started_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=2))
+    stopped_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=1))
+    consumed_kwh = Decimal("20.000")
+    price = Decimal("100.00")
+    vat_amount = Decimal("20.00")
+    currency = factory.LazyAttribute(lambda o: o.operator.currency)
+    external_id = factory.Sequence(lambda n: f"CDR-{n:06d}")
+
+
+class CdrImportFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CdrImport
+
+    operator = factory.SubFactory(OperatorFactory)
+    filename = "cdrs.json"
