@@ -8,6 +8,7 @@ import io
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.utils import timezone
 from django.db.models.deletion import ProtectedError
 
 from charging.forms import ChargePointForm
@@ -208,3 +209,17 @@ def charge_points_import_csv(*, operator, actor, text: str, import_valid_rows: b
         for data in valid:
             report.created.append(charge_point_create(operator=operator, actor=actor, data=data))
     return report
+
+
+# --- CDR import --------------------------------------------------------------------------------------
+@transaction.atomic
+def cdr_import_create(*, operator, actor, upload) -> "CdrImport":
+    """Store the uploaded file and queue its import (after commit, so the task finds the row)."""
+    from charging import tasks
+    from charging.models import CdrImport
+
+    cdr_import = CdrImport(operator=operator, created_by=actor, filename=upload.name[:255])
+    cdr_import.file.save(f"{operator.slug}-{timezone.now():%Y%m%d%H%M%S}.json", upload, save=False)
+    cdr_import.save()
+    transaction.on_commit(lambda: tasks.import_cdrs.delay(cdr_import.pk))
+    return cdr_import

@@ -19,3 +19,8 @@ urlpatterns = [
 urlpatterns += [
     path("charges/", views.charge_list, name="charge_list"),
 ]
+urlpatterns += [
+    path("charges/import/", views.cdr_import_new, name="cdr_import_new"),
+    path("charges/import/<int:import_id>/", views.cdr_import_detail, name="cdr_import_detail"),
+    path("wallet/", views.wallet, name="wallet"),
+]

@@ -6,9 +6,10 @@ from django.urls import reverse
 
 from charging import selectors, services
 from charging.forms import (
-    ChargeFilterForm, ChargePointCsvForm, ChargePointFilterForm, ChargePointForm, ConnectorFormSet, SiteFilterForm,
-    SiteForm,
+    CdrUploadForm, ChargeFilterForm, ChargePointCsvForm, ChargePointFilterForm, ChargePointForm, ConnectorFormSet, SiteFilterForm,
+    SiteForm, WalletFilterForm,
 )
+from operators.selectors import operator_balance
 from portal.errors import DomainError
 from portal.tenancy import operator_view
 
@@ -29,7 +30,9 @@ def _filtered(request, form_class):
 
 
 def _page(request, qs):
-    return Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)  # evaluated once, so helpers can annotate the rows
+    return page
 
 
 # --- Sites -------------------------------------------------------------------------------------------
@@ -230,3 +233,49 @@ def _charges_csv(request, qs):
               "started_at", "stopped_at", "consumed_kwh", "price", "vat_amount", "currency", "credit_of",
               "failure_reason"]
     return _csv_response(f"charges-{request.operator.slug}.csv", header, rows)
+
+
+# --- CDR import --------------------------------------------------------------------------------------
+@operator_view(GET="charging:write", POST="charging:write")
+def cdr_import_new(request):
+    form = CdrUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        cdr_import = services.cdr_import_create(operator=request.operator, actor=request.user,
+                                                upload=form.cleaned_data["file"])
+        return redirect(_url(request, "cdr_import_detail", cdr_import.pk))
+    imports = selectors.cdr_imports(operator=request.operator)[:10]
+    return render(request, "charging/cdr_import_new.html", {"form": form, "imports": imports},
+                  status=400 if form.errors else 200)
+
+
+@operator_view(GET="charging:read")
+def cdr_import_detail(request, import_id):
+    cdr_import = selectors.cdr_import(operator=request.operator, import_id=import_id)
+    if cdr_import is None:
+        raise Http404("No such import")
+    template = "charging/cdr_import_detail.html"
+    if request.htmx:
+        template += "#progress"
+    return render(request, template, {"imp": cdr_import})
+
+
+# --- Wallet transactions -----------------------------------------------------------------------------
+@operator_view(GET="wallet:read")
+def wallet(request):
+    form, filters, query = _filtered(request, WalletFilterForm)
+    if request.GET.get("format") == "csv" and not form.errors:
+        rows = ((e.created_at.isoformat(), e.get_kind_display(), e.group, e.state, e.amount, e.vat_amount,
+                 e.currency, balance, e.reference, e.note)
+                for e, balance in selectors.wallet_rows_for_export(operator=request.operator, filters=filters))
+        return _csv_response(f"wallet-{request.operator.slug}.csv",
+                             ["created_at", "kind", "group", "state", "amount", "vat_amount", "currency",
+                              "balance_after", "reference", "note"], rows)
+    balance = operator_balance(operator=request.operator)
+    page = _page(request, selectors.wallet_transactions(operator=request.operator, filters=filters))
+    selectors.with_running_balance(operator=request.operator, entries=list(page.object_list), balance=balance)
+    export_query = request.GET.copy()
+    export_query.pop("page", None)
+    export_query["format"] = "csv"
+    return render(request, "charging/wallet.html", {
+        "form": form, "page": page, "query": query, "balance": balance, "export_query": export_query.urlencode(),
+    }, status=400 if form.errors else 200)
