@@ -132,8 +132,10 @@ class Charge(models.Model):
         FAILED = "failed", "Failed"
         OTHER = "other", "Other"
 
-    operator = models.ForeignKey("operators.Operator", on_delete=models.CASCADE, related_name="charges")
-    charge_point = models.ForeignKey(ChargePoint, on_delete=models.PROTECT, related_name="charges")
+    # no single-column indexes: the composite indexes below start with these columns
+    operator = models.ForeignKey("operators.Operator", on_delete=models.CASCADE, related_name="charges",
+                                 db_index=False)
+    charge_point = models.ForeignKey(ChargePoint, on_delete=models.PROTECT, related_name="charges", db_index=False)
     type = models.CharField(max_length=10, choices=Type.choices, default=Type.PUBLIC)
     state = models.CharField(max_length=10, choices=State.choices, default=State.COMPLETED)
     started_at = models.DateTimeField()
@@ -145,9 +147,11 @@ class Charge(models.Model):
     currency = models.CharField(max_length=3)
     external_id = models.CharField(max_length=64, blank=True,
                                    help_text="Partner or roaming id (OCPI CDR id); unique per operator.")
-    credit_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="credits")
+    credit_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="credits",
+                                  db_index=False)
     failure_reason = models.CharField(max_length=100, blank=True)
-    cdr_import = models.ForeignKey("CdrImport", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    cdr_import = models.ForeignKey("CdrImport", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                   db_index=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -155,6 +159,9 @@ class Charge(models.Model):
         indexes = [
             models.Index(fields=["operator", "-started_at", "-id"], name="charge_op_started"),
             models.Index(fields=["charge_point", "-started_at"], name="charge_cp_started"),
+            # partial: most charges are neither credits nor imported, so these stay small
+            models.Index(fields=["credit_of"], condition=Q(credit_of__isnull=False), name="charge_credit_of"),
+            models.Index(fields=["cdr_import"], condition=Q(cdr_import__isnull=False), name="charge_cdr_import"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["operator", "external_id"], condition=~Q(external_id=""),
