@@ -118,3 +118,29 @@ def test_charges_list_filters_totals_and_csv(admin_client, operator):
     other = ChargePointFactory()  # another operator's charge point is not a valid choice
     response = admin_client.get(f"/o/{operator.slug}/charges/?charge_point={other.pk}")
     assert response.status_code == 400 and "No such charge point." in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_fee_schedule_matches_fees_in_force(operator):
+    from datetime import date, datetime, time
+
+    from charging.ledger import FeeSchedule
+    from operators.models import Fee
+    from operators.selectors import fees_in_force
+
+    Fee.objects.create(operator=None, kind="revenue_percentage", percentage=Decimal("4"), valid_from=date(2025, 1, 1))
+    Fee.objects.create(operator=None, kind="revenue_percentage", percentage=Decimal("3.5"), valid_from=date(2026, 1, 1))
+    Fee.objects.create(operator=operator, kind="revenue_percentage", percentage=Decimal("2"),
+                       valid_from=date(2026, 6, 1))
+    Fee.objects.create(operator=None, kind="transaction_fixed", amount=Decimal("0.25"), currency="EUR",
+                       valid_from=date(2025, 6, 1))
+    Fee.objects.create(operator=OperatorFactory(), kind="revenue_percentage", percentage=Decimal("1"),
+                       valid_from=date(2020, 1, 1))  # someone else's agreement
+    schedule = FeeSchedule(operator)
+    tz = timezone.get_current_timezone()
+    for day in [date(2024, 12, 31), date(2025, 1, 1), date(2025, 7, 1), date(2026, 1, 1), date(2026, 6, 1)]:
+        at = datetime.combine(day, time(12), tz)
+        assert sorted(f.pk for f in schedule.in_force(day)) == sorted(f.pk for f in fees_in_force(operator=operator,
+                                                                                                 at=at))
+    assert schedule.at(datetime.combine(date(2026, 7, 1), time(12), tz))[:3] == (
+        Decimal("0.02"), Decimal("0.25") / Decimal("1") * Decimal("7.46"), "2 % + 0.25 EUR")
