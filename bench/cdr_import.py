@@ -13,7 +13,7 @@ import os
 import random
 import sys
 import time
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -36,7 +36,7 @@ from operators.models import Fee, Operator, WalletTransaction  # noqa: E402
 def generate(n, evses, seed=1) -> bytes:
     """n OCPI 2.2.1 CDRs as JSON bytes (an OCPI response envelope)."""
     rng = random.Random(seed)
-    start0 = datetime.now(dt_timezone.utc) - timedelta(days=365)
+    start0 = datetime.now(UTC) - timedelta(days=365)
     cdrs = []
     for i in range(n):
         evse = evses[rng.randrange(len(evses))]
@@ -82,7 +82,7 @@ def main():
         Fee.objects.create(operator=operator, kind=Fee.Kind.TRANSACTION_FIXED, amount=Decimal("0.25"),
                            currency="EUR", valid_from=datetime(2000, 1, 1).date())
         evses = [f"DK*BEN*E{i:06d}" for i in range(args.points)]
-        now = datetime.now(dt_timezone.utc)
+        now = datetime.now(UTC)
         copy_rows(ChargePoint, ["operator_id", "name", "serial_number", "evse_id", "brand_name", "model_name",
                                 "type", "max_kw", "visibility", "state", "note", "created_at", "updated_at"],
                   ((operator.pk, f"Bench {e}", "", e, "", "", "dc", Decimal("150"), "public", "available", "",

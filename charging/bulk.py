@@ -18,7 +18,7 @@ def insert_ignore(model, fields: list[str], rows: list[tuple], returning: tuple[
     if not rows:
         return []
     if not is_postgresql():
-        model.objects.bulk_create((model(**dict(zip(fields, row))) for row in rows), batch_size=500,
+        model.objects.bulk_create((model(**dict(zip(fields, row, strict=False))) for row in rows), batch_size=500,
                                   ignore_conflicts=True)
         return []
     meta = model._meta
@@ -47,7 +47,7 @@ def copy_rows(model, fields: list[str], rows) -> None:
     if not is_postgresql():
         batch = []
         for row in rows:
-            batch.append(model(**dict(zip(fields, row))))
+            batch.append(model(**dict(zip(fields, row, strict=False))))
             if len(batch) >= 2000:
                 model.objects.bulk_create(batch)
                 batch = []

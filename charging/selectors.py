@@ -124,7 +124,7 @@ def with_running_balance(*, operator, entries: list, balance: Decimal) -> list:
         return entries
     complete = WalletTransaction.objects.filter(operator=operator, state=WalletTransaction.State.COMPLETE)
     sums = {"newer": Sum("amount", filter=_after(entries[0]))}
-    for i, (upper, lower) in enumerate(zip(entries, entries[1:])):
+    for i, (upper, lower) in enumerate(zip(entries, entries[1:], strict=False)):
         sums[f"gap{i}"] = Sum("amount", filter=_before(upper) & _after(lower))
     result = complete.filter(_after(entries[-1])).aggregate(**sums)
     running = balance - (result["newer"] or Decimal("0"))

@@ -8,11 +8,11 @@ import io
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.utils import timezone
 from django.db.models.deletion import ProtectedError
+from django.utils import timezone
 
 from charging.forms import ChargePointForm
-from charging.models import Charge, ChargePoint, Connector, Site
+from charging.models import CdrImport, Charge, ChargePoint, Connector, Site
 from portal import audit
 from portal.errors import NotAllowed
 
@@ -213,10 +213,9 @@ def charge_points_import_csv(*, operator, actor, text: str, import_valid_rows: b
 
 # --- CDR import --------------------------------------------------------------------------------------
 @transaction.atomic
-def cdr_import_create(*, operator, actor, upload) -> "CdrImport":
+def cdr_import_create(*, operator, actor, upload) -> CdrImport:
     """Store the uploaded file and queue its import (after commit, so the task finds the row)."""
     from charging import tasks
-    from charging.models import CdrImport
 
     cdr_import = CdrImport(operator=operator, created_by=actor, filename=upload.name[:255])
     cdr_import.file.save(f"{operator.slug}-{timezone.now():%Y%m%d%H%M%S}.json", upload, save=False)

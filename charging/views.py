@@ -6,8 +6,15 @@ from django.urls import reverse
 
 from charging import selectors, services
 from charging.forms import (
-    CdrUploadForm, ChargeFilterForm, ChargePointCsvForm, ChargePointFilterForm, ChargePointForm, ConnectorFormSet, SiteFilterForm,
-    SiteForm, WalletFilterForm,
+    CdrUploadForm,
+    ChargeFilterForm,
+    ChargePointCsvForm,
+    ChargePointFilterForm,
+    ChargePointForm,
+    ConnectorFormSet,
+    SiteFilterForm,
+    SiteForm,
+    WalletFilterForm,
 )
 from operators.selectors import operator_balance
 from portal.errors import DomainError

@@ -7,8 +7,7 @@ from allauth.account.models import EmailAddress
 from django.utils import timezone
 
 from accounts.models import User
-from charging.models import ChargePoint, Site
-from charging.models import CdrImport, Charge
+from charging.models import CdrImport, Charge, ChargePoint, Site
 from members.models import Membership
 from operators.models import BankAccount, Operator, WalletTransaction
 from portal.permissions import Role

@@ -1,9 +1,9 @@
 """Build OCPI 2.2.1 CDRs for tests and the benchmark."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 
 def cdr(cdr_id, evse_id, *, currency="DKK", excl=80.00, incl=100.00, kwh=20.5,
-        start=datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc), minutes=90, **extra):
+        start=datetime(2026, 3, 2, 8, 0, tzinfo=UTC), minutes=90, **extra):
     data = {
         "country_code": "DK", "party_id": "TST", "id": cdr_id,
         "start_date_time": start.isoformat().replace("+00:00", "Z"),

@@ -1,5 +1,5 @@
 import json
-from datetime import date
+from datetime import UTC, date
 from decimal import Decimal
 from pathlib import Path
 
@@ -144,9 +144,9 @@ def test_fees_in_force_at_the_stop_time(operator, point):
                        valid_from=date(2026, 1, 1))
     Fee.objects.create(operator=operator, kind=Fee.Kind.REVENUE_PERCENTAGE, percentage=Decimal("2"),
                        valid_from=date(2026, 6, 1))
-    from datetime import datetime, timezone
-    run(operator, [cdr("MAR", "DK*TST*E00001", start=datetime(2026, 3, 1, 12, tzinfo=timezone.utc)),
-                   cdr("JUL", "DK*TST*E00001", start=datetime(2026, 7, 1, 12, tzinfo=timezone.utc))])
+    from datetime import datetime
+    run(operator, [cdr("MAR", "DK*TST*E00001", start=datetime(2026, 3, 1, 12, tzinfo=UTC)),
+                   cdr("JUL", "DK*TST*E00001", start=datetime(2026, 7, 1, 12, tzinfo=UTC))])
     fees = dict(WalletTransaction.objects.filter(kind="platform_fee").values_list("note", "amount"))
     assert fees == {"Platform fee 5 % for MAR": Decimal("-5.00"), "Platform fee 2 % for JUL": Decimal("-2.00")}
 

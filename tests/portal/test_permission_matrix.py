@@ -12,8 +12,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from portal.permissions import PERMISSIONS, Role, role_has_perm
+from tests import factories
 from tests.factories import BankAccountFactory, ChargePointFactory, OperatorFactory, SiteFactory, member
-from tests.factories import CdrImportFactory, ChargeFactory
 
 PREFIX = "o/<slug:operator_slug>/"
 
@@ -38,8 +38,8 @@ OBJECT_FACTORIES = {
     "account_id": lambda op: BankAccountFactory(operator=op).pk,
     "site_id": lambda op: SiteFactory(operator=op).pk,
     "charge_point_id": lambda op: ChargePointFactory(operator=op).pk,
-    "charge_id": lambda op: ChargeFactory(operator=op).pk,
-    "import_id": lambda op: CdrImportFactory(operator=op).pk,
+    "charge_id": lambda op: factories.ChargeFactory(operator=op).pk,
+    "import_id": lambda op: factories.CdrImportFactory(operator=op).pk,
 }
 
 
