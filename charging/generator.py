@@ -49,6 +49,8 @@ def sessions(*, operator, points, days: int, per_point_per_day: float, end=None,
                     continue
                 kw = min(float(max_kw), 11.0 if kind == "ac" else rng.choice((50.0, 90.0, 120.0)))
                 minutes = rng.randint(90, 420) if kind == "ac" else rng.randint(15, 50)
+                if start + timedelta(minutes=minutes) > end:  # still charging: not a completed session yet
+                    continue
                 kind_of = rng.choice(TYPES)
                 if rng.random() < 0.02:
                     yield (operator.pk, pk, kind_of, "failed", start, start + timedelta(minutes=rng.randint(0, 3)),
