@@ -163,7 +163,10 @@ def test_command(operator, point, tmp_path, capsys):
 
 
 def test_upload_in_the_portal_shows_progress_and_report(admin_client, operator, point, fees, settings, tmp_path,
-                                                         django_capture_on_commit_callbacks):
+                                                         django_capture_on_commit_callbacks, monkeypatch):
+    from portal.celery import app
+
+    monkeypatch.setattr(app.conf, "task_always_eager", True)  # also when REDIS_URL is set: no worker here
     settings.MEDIA_ROOT = tmp_path
     upload = SimpleUploadedFile("march.json", _json([cdr("U1", "DK*TST*E00001"), cdr("U2", "X")]).encode())
     with django_capture_on_commit_callbacks(execute=True):
