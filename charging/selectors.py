@@ -157,3 +157,14 @@ def wallet_rows_for_export(*, operator, filters):
             running += entry.amount
         if not kind or entry.kind == kind:
             yield entry, running
+
+
+def charge(*, operator, charge_id):
+    return (Charge.objects.filter(operator=operator, pk=charge_id)
+            .select_related("charge_point", "charge_point__site", "credit_of", "cdr_import").first())
+
+
+def charge_ledger_entries(*, operator, charge):
+    """The wallet transactions a charge posted (its references are charge:<id>:…)."""
+    return list(WalletTransaction.objects.filter(operator=operator, reference__startswith=f"charge:{charge.pk}:")
+                .order_by("created_at", "id"))

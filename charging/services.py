@@ -160,6 +160,16 @@ def charge_points_import_csv(*, operator, actor, text: str, import_valid_rows: b
     """Validate every row like the charge point form does; create all rows, or none when any row is
     invalid (unless `import_valid_rows`). Returns the per-row report."""
     report = CsvReport()
+    try:
+        return _import_csv(operator, actor, text, import_valid_rows, report)
+    except csv.Error as exc:
+        report.header_error = f"The file is not a readable CSV file ({exc})."
+        report.errors.clear()
+        report.created.clear()
+        return report
+
+
+def _import_csv(operator, actor, text, import_valid_rows, report):
     reader, problem = _csv_rows(text)
     if reader is None:
         report.header_error = problem

@@ -18,6 +18,7 @@ urlpatterns = [
 ]
 urlpatterns += [
     path("charges/", views.charge_list, name="charge_list"),
+    path("charges/<int:charge_id>/", views.charge_detail, name="charge_detail"),
 ]
 urlpatterns += [
     path("charges/import/", views.cdr_import_new, name="cdr_import_new"),

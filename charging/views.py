@@ -286,3 +286,14 @@ def wallet(request):
     return render(request, "charging/wallet.html", {
         "form": form, "page": page, "query": query, "balance": balance, "export_query": export_query.urlencode(),
     }, status=400 if form.errors else 200)
+
+
+@operator_view(GET="charging:read")
+def charge_detail(request, charge_id):
+    charge = selectors.charge(operator=request.operator, charge_id=charge_id)
+    if charge is None:
+        raise Http404("No such charge")
+    context = {"charge": charge, "credits": list(charge.credits.order_by("started_at", "id"))}
+    if "wallet:read" in request.operator_perms:
+        context["entries"] = selectors.charge_ledger_entries(operator=request.operator, charge=charge)
+    return render(request, "charging/charge_detail.html", context)

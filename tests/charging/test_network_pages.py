@@ -179,3 +179,41 @@ def test_list_query_count_does_not_grow(admin_client, operator, path):
     make_network(operator, 1000)
     large = _count_queries(admin_client, url(operator, path))
     assert small == large
+
+
+def test_charge_point_edit_replaces_connectors(admin_client, operator):
+    cp = ChargePointFactory(operator=operator, name="Edit me")
+    old = Connector.objects.create(operator=operator, charge_point=cp, identifier="type2", max_kw=22)
+    response = admin_client.post(url(operator, f"charge-points/{cp.pk}/edit/"), {
+        "name": "Edited", "evse_id": cp.evse_id, "type": "dc", "max_kw": "150", "visibility": "public",
+        "state": "maintenance",
+        "connectors-TOTAL_FORMS": "3", "connectors-INITIAL_FORMS": "1",
+        "connectors-0-id": old.pk, "connectors-0-identifier": "type2", "connectors-0-max_kw": "22",
+        "connectors-0-DELETE": "on",
+        "connectors-1-identifier": "ccs", "connectors-1-max_kw": "150",
+        "connectors-2-identifier": "", "connectors-2-max_kw": "",
+    })
+    assert response.status_code == 302, response.content.decode()[:2000]
+    cp.refresh_from_db()
+    assert (cp.name, cp.type, cp.state) == ("Edited", "dc", "maintenance")
+    assert [str(c) for c in cp.connectors.all()] == ["CCS 150 kW"]
+    event = AuditEvent.objects.get(verb="charge_point.updated")
+    assert event.changes["connectors"] == {"before": "Type 2 22 kW", "after": "CCS 150 kW"}
+    assert event.changes["state"] == {"before": "available", "after": "maintenance"}
+
+
+def test_csv_with_a_nul_byte_is_a_400(admin_client, operator):
+    response = _upload(admin_client, operator, CSV_HEADER + "A,\x00B\n")
+    assert response.status_code == 400
+
+
+def test_charge_detail_shows_its_ledger_entries(admin_client, login, operator):
+    from charging.ledger import post_charges
+    from charging.models import Charge
+
+    charge = ChargeFactory(operator=operator, external_id="SESSION-7", price=Decimal("80.00"))
+    post_charges(operator=operator, charges=Charge.objects.filter(pk=charge.pk))
+    page = admin_client.get(url(operator, f"charges/{charge.pk}/")).content.decode()
+    assert "SESSION-7" in page and f"charge:{charge.pk}:income" in page
+    other = ChargeFactory()  # another operator's charge: 404, not 403
+    assert admin_client.get(url(operator, f"charges/{other.pk}/")).status_code == 404
