@@ -28,10 +28,7 @@ def insert_ignore(model, fields: list[str], rows: list[tuple], returning: tuple[
     with connection.cursor() as cursor:
         cursor.execute(f'DROP TABLE IF EXISTS "{temp}"')
         cursor.execute(f'CREATE TEMP TABLE "{temp}" ON COMMIT DROP AS SELECT {columns} FROM "{table}" WITH NO DATA')
-        raw = cursor.cursor  # the psycopg 3 cursor under Django's wrapper
-        with raw.copy(f'COPY "{temp}" ({columns}) FROM STDIN') as copy:
-            for row in rows:
-                copy.write_row(row)
+        _copy_binary(cursor, temp, columns, rows)
         sql = f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM "{temp}" ON CONFLICT DO NOTHING'
         if returning:
             sql += " RETURNING " + ", ".join(f'"{meta.get_field(f).column}"' for f in returning)
@@ -56,6 +53,16 @@ def copy_rows(model, fields: list[str], rows) -> None:
     meta = model._meta
     columns = ", ".join(f'"{meta.get_field(f).column}"' for f in fields)
     with connection.cursor() as cursor:
-        with cursor.cursor.copy(f'COPY "{meta.db_table}" ({columns}) FROM STDIN') as copy:
-            for row in rows:
-                copy.write_row(row)
+        _copy_binary(cursor, meta.db_table, columns, rows)
+
+
+def _copy_binary(cursor, table, columns, rows):
+    """COPY in PostgreSQL's binary format: psycopg's C dumpers skip the text formatting of
+    numbers and timestamps (about twice as fast as text COPY here)."""
+    raw = cursor.cursor  # the psycopg 3 cursor under Django's wrapper
+    raw.execute(f'SELECT {columns} FROM "{table}" LIMIT 0')
+    types = [column.type_code for column in raw.description]
+    with raw.copy(f'COPY "{table}" ({columns}) FROM STDIN (FORMAT BINARY)') as copy:
+        copy.set_types(types)
+        for row in rows:
+            copy.write_row(row)

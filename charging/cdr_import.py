@@ -13,6 +13,7 @@ Work happens in batches; each batch (charges, ledger entries, progress counters)
 transaction, so the progress shown is what is committed.
 """
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -150,12 +151,11 @@ def _record_id(cdr):
     return str(cdr.get("id"))[:39] if isinstance(cdr, dict) and cdr.get("id") is not None else ""
 
 
-def _import_batch(*, operator, cdr_import, batch, offset, evses, schedule):
-    """Import one batch (list of raw CDRs) in one transaction. Returns (imported, skipped, errors)."""
+def _check_batch(batch, offset, evses, wallet_currency):
+    """Parse and check one batch (pure Python, no database): (parsed by CDR id, errors, duplicates)."""
     errors = []
     parsed = {}  # CDR id -> (index, Parsed); a CDR id twice in the file: the first wins
     duplicates = 0
-    wallet_currency = operator.currency
     for i, cdr in enumerate(batch, start=offset):
         try:
             p = parse_cdr(cdr)
@@ -171,6 +171,12 @@ def _import_batch(*, operator, cdr_import, batch, offset, evses, schedule):
             duplicates += 1
         else:
             parsed[p.id] = (i, p)
+    return parsed, errors, duplicates
+
+
+def _import_batch(*, operator, cdr_import, batch_size, checked, evses, schedule):
+    """Write one checked batch in one transaction. Returns (imported, skipped, errors)."""
+    parsed, errors, duplicates = checked
     now = timezone.now()
     with transaction.atomic():
         if is_postgresql():
@@ -221,7 +227,7 @@ def _import_batch(*, operator, cdr_import, batch, offset, evses, schedule):
         skipped = duplicates + (attempted - imported)
         errors.sort(key=lambda e: e["index"])
         CdrImport.objects.filter(pk=cdr_import.pk).update(
-            processed=F("processed") + len(batch), imported=F("imported") + imported,
+            processed=F("processed") + batch_size, imported=F("imported") + imported,
             skipped=F("skipped") + skipped, error_count=F("error_count") + len(errors))
         if errors:
             current = CdrImport.objects.select_for_update().only("errors").get(pk=cdr_import.pk).errors
@@ -260,15 +266,27 @@ def run_import(*, cdr_import: CdrImport, records: list | None = None, actor=None
     CdrImport.objects.filter(pk=cdr_import.pk).update(total=len(records))
     evses = dict(ChargePoint.objects.filter(operator=operator).exclude(evse_id="").values_list("evse_id", "id"))
     schedule = FeeSchedule(operator)
-    try:
-        for offset in range(0, len(records), BATCH_SIZE):
-            _import_batch(operator=operator, cdr_import=cdr_import, batch=records[offset:offset + BATCH_SIZE],
-                          offset=offset, evses=evses, schedule=schedule)
-            if on_progress:
-                cdr_import.refresh_from_db()
-                on_progress(cdr_import)
-    except FxMissing as exc:
-        return _finish(cdr_import, actor, CdrImport.State.FAILED, str(exc))
+    offsets = range(0, len(records), BATCH_SIZE)
+
+    def check(offset):
+        return _check_batch(records[offset:offset + BATCH_SIZE], offset, evses, operator.currency)
+
+    # Checking batch n+1 (pure Python) overlaps writing batch n: the thread runs while this one
+    # waits on PostgreSQL (psycopg releases the GIL while waiting).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        try:
+            upcoming = pool.submit(check, offsets[0]) if offsets else None
+            for n, offset in enumerate(offsets):
+                checked = upcoming.result()
+                upcoming = pool.submit(check, offsets[n + 1]) if n + 1 < len(offsets) else None
+                _import_batch(operator=operator, cdr_import=cdr_import,
+                              batch_size=min(BATCH_SIZE, len(records) - offset), checked=checked, evses=evses,
+                              schedule=schedule)
+                if on_progress:
+                    cdr_import.refresh_from_db()
+                    on_progress(cdr_import)
+        except FxMissing as exc:
+            return _finish(cdr_import, actor, CdrImport.State.FAILED, str(exc))
     return _finish(cdr_import, actor, CdrImport.State.DONE, "")
 
 

