@@ -11,8 +11,9 @@ Each completed charge with a price posts two entries, each with its own unique r
 A credit (negative price, `credit_of` set) posts a negative income entry and gives back the
 percentage part of the fee (the fixed fee per transaction is not refunded).
 
-The unique (operator, reference) constraint makes posting idempotent: entries are inserted with
-ON CONFLICT DO NOTHING, so a charge posts exactly once whoever posts it, however often.
+The unique (operator, reference) constraint makes posting idempotent: `post_charges` inserts with
+ON CONFLICT DO NOTHING, so a charge posts exactly once whoever posts it, however often; the CDR
+import posts only the charges its own INSERT just created (see `post_new_charges_sql`).
 """
 from decimal import ROUND_HALF_UP, Decimal
 
