@@ -36,6 +36,15 @@ def _filtered(request, form_class):
     return form, filters, data.urlencode()
 
 
+def _post(request):
+    """The POST data, bound even when empty (an empty POST is an invalid form, not a blank one)."""
+    return request.POST if request.method == "POST" else None
+
+
+def _files(request):
+    return request.FILES if request.method == "POST" else None
+
+
 def _page(request, qs):
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)  # evaluated once, so helpers can annotate the rows
@@ -53,7 +62,7 @@ def site_list(request):
 
 @operator_view(GET="charging:write", POST="charging:write")
 def site_new(request):
-    form = SiteForm(request.POST or None)
+    form = SiteForm(_post(request))
     if request.method == "POST" and form.is_valid():
         site = services.site_create(operator=request.operator, actor=request.user, data=form.cleaned_data)
         messages.success(request, f"Site {site.name} created.")
@@ -66,7 +75,7 @@ def site_edit(request, site_id):
     site = selectors.site(operator=request.operator, site_id=site_id)
     if site is None:
         raise Http404("No such site")
-    form = SiteForm(request.POST or None, instance=selectors.site(operator=request.operator, site_id=site_id))
+    form = SiteForm(_post(request), instance=selectors.site(operator=request.operator, site_id=site_id))
     if request.method == "POST" and form.is_valid():
         changes = services.site_update(operator=request.operator, actor=request.user, site_id=site.pk,
                                        data=form.cleaned_data)
@@ -114,8 +123,8 @@ def _connector_values(formset):
 
 def _charge_point_form(request, cp=None):
     instance = selectors.charge_point(operator=request.operator, charge_point_id=cp.pk) if cp else None
-    form = ChargePointForm(request.POST or None, instance=instance, operator=request.operator)
-    formset = ConnectorFormSet(request.POST or None, instance=instance, prefix="connectors")
+    form = ChargePointForm(_post(request), instance=instance, operator=request.operator)
+    formset = ConnectorFormSet(_post(request), instance=instance, prefix="connectors")
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         data = {f: form.cleaned_data[f] for f in ChargePointForm.Meta.fields}
         try:
@@ -166,7 +175,7 @@ def charge_point_delete(request, charge_point_id):
 
 @operator_view(GET="charging:write", POST="charging:write")
 def charge_point_import(request):
-    form = ChargePointCsvForm(request.POST or None, request.FILES or None)
+    form = ChargePointCsvForm(_post(request), _files(request))
     report = None
     if request.method == "POST" and form.is_valid():
         report = services.charge_points_import_csv(
@@ -245,7 +254,7 @@ def _charges_csv(request, qs):
 # --- CDR import --------------------------------------------------------------------------------------
 @operator_view(GET="charging:write", POST="charging:write")
 def cdr_import_new(request):
-    form = CdrUploadForm(request.POST or None, request.FILES or None)
+    form = CdrUploadForm(_post(request), _files(request))
     if request.method == "POST" and form.is_valid():
         cdr_import = services.cdr_import_create(operator=request.operator, actor=request.user,
                                                 upload=form.cleaned_data["file"])

@@ -193,3 +193,22 @@ def test_progress_partial_polls_while_running(admin_client, operator):
 def test_bookkeeper_cannot_upload(login, operator):
     client = login(member(operator, Role.BOOKKEEPER))
     assert client.post(f"/o/{operator.slug}/charges/import/", {}).status_code == 403
+
+
+def test_unreadable_upload_fails_with_a_message(admin_client, operator, settings, tmp_path, monkeypatch,
+                                               django_capture_on_commit_callbacks):
+    from portal.celery import app
+
+    monkeypatch.setattr(app.conf, "task_always_eager", True)
+    settings.MEDIA_ROOT = tmp_path
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(f"/o/{operator.slug}/charges/import/",
+                                     {"file": SimpleUploadedFile("notes.json", b"hello, world")})
+    page = admin_client.get(response["Location"]).content.decode()
+    assert "Failed" in page and "The file is not valid JSON" in page
+    assert CdrImport.objects.get().state == "failed"
+
+
+def test_upload_without_a_file_is_a_400(admin_client, operator):
+    response = admin_client.post(f"/o/{operator.slug}/charges/import/", {})
+    assert response.status_code == 400 and "This field is required." in response.content.decode()
