@@ -128,8 +128,10 @@ def _large(ctx):
 
     # Sessions: exactly SCALE_CHARGES, ids taken from the sequence up front so that the ledger
     # entries can name them without reading them back.
-    per_day = SCALE_CHARGES / len(points) / 365 * 1.15  # a margin: weekends are quieter; cut at exactly 1M
-    rows = sessions(operator=operator, points=points, days=365, per_point_per_day=per_day, seed=7)
+    # A margin (weekends are quieter), newest day first, cut at exactly 1 000 000: the year's
+    # oldest days are the ones trimmed.
+    per_day = SCALE_CHARGES / len(points) / 365 * 1.15
+    rows = sessions(operator=operator, points=points, days=365, per_point_per_day=per_day, seed=7, newest_first=True)
     with connection.cursor() as cursor:
         cursor.execute("SELECT nextval(pg_get_serial_sequence('charging_charge', 'id'))")
         first_id = cursor.fetchone()[0]

@@ -24,9 +24,11 @@ FIELDS = ["operator_id", "charge_point_id", "type", "state", "started_at", "stop
           "vat_amount", "currency", "external_id", "failure_reason", "created_at"]
 
 
-def sessions(*, operator, points, days: int, per_point_per_day: float, end=None, seed=1, id_prefix=""):
+def sessions(*, operator, points, days: int, per_point_per_day: float, end=None, seed=1, id_prefix="",
+             newest_first=False):
     """Yield charge rows (FIELDS order) for `points` [(pk, "ac"|"dc", max_kw)] over `days` days
-    ending at `end`. Deterministic for a given seed."""
+    ending at `end`. Deterministic for a given seed. `newest_first`: days from yesterday back,
+    so a caller that stops at a row count keeps the recent days."""
     rng = random.Random(seed)
     tz = timezone.get_current_timezone()
     end = end or timezone.localtime().replace(minute=0, second=0, microsecond=0)
@@ -36,7 +38,7 @@ def sessions(*, operator, points, days: int, per_point_per_day: float, end=None,
     hours = {"ac": HOURS_AC, "dc": HOURS_DC}
     weekday = {"ac": WEEKDAY_AC, "dc": WEEKDAY_DC}
     n = 0
-    for d in range(days):
+    for d in (reversed(range(days)) if newest_first else range(days)):
         day = first_day + timedelta(days=d)
         midnight = datetime(day.year, day.month, day.day, tzinfo=tz)
         for pk, kind, max_kw in points:

@@ -45,8 +45,11 @@ def _files(request):
     return request.FILES if request.method == "POST" else None
 
 
-def _page(request, qs):
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+def _page(request, qs, count=None):
+    paginator = Paginator(qs, PAGE_SIZE)
+    if count is not None:
+        paginator.count = count  # already known (e.g. from the totals): no second COUNT(*) scan
+    page = paginator.get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)  # evaluated once, so helpers can annotate the rows
     return page
 
@@ -230,10 +233,11 @@ def charge_list(request):
     export_query = request.GET.copy()
     export_query.pop("page", None)
     export_query["format"] = "csv"
+    totals = selectors.charge_totals(qs)
     return render(request, "charging/charge_list.html", {
         "form": form, "query": query, "export_query": export_query.urlencode(),
-        "page": _page(request, selectors.charges_for_page(qs)),
-        "totals": selectors.charge_totals(qs),
+        "page": _page(request, selectors.charges_for_page(qs), count=totals["count"]),
+        "totals": totals,
     }, status=400 if form.errors else 200)
 
 
