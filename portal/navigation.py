@@ -7,6 +7,10 @@ from django.urls import NoReverseMatch, reverse
 
 MENU = [
     ("Operator Overview", "operators:overview", "overview:read"),
+    ("Sites", "charging:site_list", "charging:read"),
+    ("Charge points", "charging:charge_point_list", "charging:read"),
+    ("Charges", "charging:charge_list", "charging:read"),
+    ("Wallet transactions", "charging:wallet", "wallet:read"),
     ("Audit log", "portal:audit_log", "audit:read"),
 ]
 

@@ -19,4 +19,5 @@ urlpatterns = [
     path(OPERATOR + "credentials/", include("credentials.urls")),
     path(OPERATOR + "members/", include("members.urls")),
     path("invitations/", include("members.invitation_urls")),
+    path(OPERATOR, include("charging.urls")),
 ]

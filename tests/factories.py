@@ -7,7 +7,7 @@ from allauth.account.models import EmailAddress
 from django.utils import timezone
 
 from accounts.models import User
-from charging.models import ChargePoint, Site
+from charging.models import CdrImport, Charge, ChargePoint, Site
 from credentials import crypto
 from credentials.models import Credential
 from members.models import Invitation, Membership, new_token
@@ -117,6 +117,8 @@ class CredentialFactory(factory.django.DjangoModelFactory):
     values = factory.LazyFunction(lambda: {"terminal_id": "P68T0000001", "environment": "test"})
     secrets = factory.LazyFunction(lambda: {"api_key": crypto.encrypt("factory-api-key-0123456789abcdefWXYZ")})
     secret_hints = factory.LazyFunction(lambda: {"api_key": "••••WXYZ"})
+
+
 class InvitationFactory(factory.django.DjangoModelFactory):
     """A pending invitation to a new email (the raw link token is not kept: use the services to
     get one)."""
@@ -129,3 +131,24 @@ class InvitationFactory(factory.django.DjangoModelFactory):
     role = Role.SUPPORTER
     token_hash = factory.LazyFunction(lambda: new_token()[1])
     valid_until = factory.LazyFunction(lambda: timezone.now() + timedelta(days=14))
+class ChargeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Charge
+
+    operator = factory.SubFactory(OperatorFactory)
+    charge_point = factory.LazyAttribute(lambda o: ChargePointFactory(operator=o.operator))
+    started_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=2))
+    stopped_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=1))
+    consumed_kwh = Decimal("20.000")
+    price = Decimal("100.00")
+    vat_amount = Decimal("20.00")
+    currency = factory.LazyAttribute(lambda o: o.operator.currency)
+    external_id = factory.Sequence(lambda n: f"CDR-{n:06d}")
+
+
+class CdrImportFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CdrImport
+
+    operator = factory.SubFactory(OperatorFactory)
+    filename = "cdrs.json"

@@ -48,6 +48,8 @@ OBJECT_FACTORIES = {
     "platform": lambda op: "payter",  # a slug from credentials.catalogue
     "membership_id": lambda op: factories.MembershipFactory(operator=op, role=Role.SUPPORTER).pk,
     "invitation_id": lambda op: factories.InvitationFactory(operator=op).pk,
+    "charge_id": lambda op: factories.ChargeFactory(operator=op).pk,
+    "import_id": lambda op: factories.CdrImportFactory(operator=op).pk,
 }
 
 

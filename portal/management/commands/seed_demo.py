@@ -18,6 +18,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--password", default=DEFAULT_PASSWORD,
                             help=f"Password for every demo user (default: {DEFAULT_PASSWORD}).")
+        parser.add_argument("--scale", choices=["demo", "large"], default="demo",
+                            help="large: also a 'scale' operator with 10 000 charge points and 1 000 000 charges "
+                                 "(PostgreSQL).")
 
     def handle(self, *args, **options):
         ctx = {"options": options, "password": options["password"], "log": self.stdout.write}

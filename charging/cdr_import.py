@@ -1,0 +1,303 @@
+"""Import of OCPI 2.2.1 CDRs (Charge Detail Records) into charges, posted to the ledger.
+
+Input: a JSON list of CDR objects, an OCPI response envelope `{"data": [...], "status_code": ...}`,
+or one CDR object. Numbers are parsed as Decimal (never float).
+
+Per CDR: matched to the operator's charge point by `cdr_location.evse_id`; refused with a reason
+when malformed, when the EVSE id is unknown, or when its currency is not the wallet's. The CDR `id`
+becomes the charge's `external_id` (unique per operator), so a CDR imported before is skipped and
+re-importing a file changes nothing. A credit CDR (`credit: true`, `credit_reference_id`) becomes a
+negative charge correcting the referenced session.
+
+Work happens in batches; each batch (charges, ledger entries, progress counters) is one
+transaction, so the progress shown is what is committed.
+"""
+import json
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from charging.bulk import insert_ignore, is_postgresql
+from charging.ledger import LEDGER_COLUMNS, FeeSchedule, FxMissing, entry_rows, post_new_charges_sql
+from charging.models import CdrImport, Charge, ChargePoint
+from operators.models import WalletTransaction
+from portal import audit
+from portal.money import quantize
+
+BATCH_SIZE = 5000
+MAX_REPORTED_ERRORS = 1000
+
+CHARGE_FIELDS = ["operator_id", "charge_point_id", "type", "state", "started_at", "stopped_at", "consumed_kwh",
+                 "price", "vat_amount", "currency", "external_id", "credit_of_id", "cdr_import_id", "created_at",
+                 "failure_reason"]
+
+
+class FileError(Exception):
+    """The file as a whole cannot be read as CDRs."""
+
+
+def parse_file(data: bytes | str) -> list:
+    try:
+        payload = json.loads(data, parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise FileError(f"The file is not valid JSON ({exc}).") from None
+    if isinstance(payload, dict) and "data" in payload:
+        payload = payload["data"]
+    elif isinstance(payload, dict) and "id" in payload:
+        payload = [payload]
+    if not isinstance(payload, list):
+        raise FileError("The file holds no CDRs: expected a JSON list of CDRs or an OCPI response with "
+                        "\"data\".")
+    return payload
+
+
+@dataclass
+class Parsed:
+    id: str
+    evse_id: str
+    started_at: datetime
+    stopped_at: datetime
+    kwh: Decimal
+    price: Decimal
+    vat: Decimal
+    currency: str
+    credit_reference_id: str = ""
+
+
+class Malformed(Exception):
+    pass
+
+
+def _text(value, name, max_length=None):
+    if not isinstance(value, str) or not value.strip():
+        raise Malformed(f"{name} is missing")
+    value = value.strip()
+    if max_length and len(value) > max_length:
+        raise Malformed(f"{name} is longer than {max_length} characters")
+    return value
+
+
+def _datetime(value, name):
+    if not isinstance(value, str):
+        raise Malformed(f"{name} is missing")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise Malformed(f"{name} is not a date-time: {value[:40]!r}") from None
+    if timezone.is_naive(parsed):  # OCPI: UTC when no offset is given
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed
+
+
+def _number(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        raise Malformed(f"{name} is missing or not a number")
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise Malformed(f"{name} is not a number") from None
+    if not number.is_finite():
+        raise Malformed(f"{name} is not a number")
+    return number
+
+
+def parse_cdr(cdr) -> Parsed:
+    if not isinstance(cdr, dict):
+        raise Malformed("not a JSON object")
+    cdr_id = _text(cdr.get("id"), "id", max_length=39)
+    location = cdr.get("cdr_location")
+    if not isinstance(location, dict):
+        raise Malformed("cdr_location is missing")
+    evse_id = _text(location.get("evse_id"), "cdr_location.evse_id", max_length=48).upper()
+    started = _datetime(cdr.get("start_date_time"), "start_date_time")
+    stopped = _datetime(cdr.get("end_date_time"), "end_date_time")
+    if stopped < started:
+        raise Malformed("end_date_time is before start_date_time")
+    currency = _text(cdr.get("currency"), "currency")
+    if len(currency) != 3 or not currency.isalpha():
+        raise Malformed(f"currency {currency[:10]!r} is not an ISO 4217 code")
+    currency = currency.upper()
+    cost = cdr.get("total_cost")
+    if not isinstance(cost, dict):
+        raise Malformed("total_cost is missing")
+    excl = _number(cost.get("excl_vat"), "total_cost.excl_vat")
+    incl = _number(cost["incl_vat"], "total_cost.incl_vat") if cost.get("incl_vat") is not None else excl
+    kwh = _number(cdr.get("total_energy"), "total_energy")
+    credit = cdr.get("credit") is True
+    reference = ""
+    if credit:
+        reference = _text(cdr.get("credit_reference_id"), "credit_reference_id", max_length=39)
+    else:
+        if excl < 0 or incl < 0 or kwh < 0:
+            raise Malformed("negative amounts are only allowed in a credit CDR")
+        if incl < excl:
+            raise Malformed("total_cost.incl_vat is less than excl_vat")
+    price, vat = quantize(incl, currency), quantize(incl, currency) - quantize(excl, currency)
+    if credit:  # a correction: negative, whatever sign the sender used
+        price, vat, kwh = -abs(price), -abs(vat), -abs(kwh)
+    if abs(price) >= Decimal("1e10") or abs(kwh) >= Decimal("1e9"):
+        raise Malformed("amount out of range")
+    return Parsed(id=cdr_id, evse_id=evse_id, started_at=started, stopped_at=stopped,
+                  kwh=kwh.quantize(Decimal("0.001")), price=price, vat=vat, currency=currency,
+                  credit_reference_id=reference)
+
+
+def _record_id(cdr):
+    return str(cdr.get("id"))[:39] if isinstance(cdr, dict) and cdr.get("id") is not None else ""
+
+
+def _check_batch(batch, offset, evses, wallet_currency):
+    """Parse and check one batch (pure Python, no database): (parsed by CDR id, errors, duplicates)."""
+    errors = []
+    parsed = {}  # CDR id -> (index, Parsed); a CDR id twice in the file: the first wins
+    duplicates = 0
+    for i, cdr in enumerate(batch, start=offset):
+        try:
+            p = parse_cdr(cdr)
+        except Malformed as exc:
+            errors.append({"index": i, "id": _record_id(cdr), "reason": f"Malformed record: {exc}."})
+            continue
+        if p.evse_id not in evses:
+            errors.append({"index": i, "id": p.id, "reason": f"Unknown EVSE id {p.evse_id}."})
+        elif p.currency != wallet_currency:
+            errors.append({"index": i, "id": p.id,
+                           "reason": f"Wrong currency: {p.currency}, the wallet is in {wallet_currency}."})
+        elif p.id in parsed:
+            duplicates += 1
+        else:
+            parsed[p.id] = (i, p)
+    return parsed, errors, duplicates
+
+
+def _import_batch(*, operator, cdr_import, batch_size, checked, evses, schedule):
+    """Write one checked batch in one transaction. Returns (imported, skipped, errors)."""
+    parsed, errors, duplicates = checked
+    now = timezone.now()
+    with transaction.atomic():
+        if is_postgresql():
+            # A crash may lose the last batches' commit (never corrupt them); the import is then
+            # run again, which skips what was kept. Worth it: the WAL flush per batch is not waited on.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        else:  # PostgreSQL reports what it inserted (RETURNING); SQLite does not  # PostgreSQL reports what it inserted (RETURNING); SQLite does not
+            existing = set(Charge.objects.filter(operator=operator, external_id__in=list(parsed))
+                           .values_list("external_id", flat=True))
+            for cdr_id in existing:
+                del parsed[cdr_id]
+            duplicates += len(existing)
+        sessions = [ip for ip in parsed.values() if not ip[1].credit_reference_id]
+        credits = [ip for ip in parsed.values() if ip[1].credit_reference_id]
+        attempted = len(sessions)
+        new = _insert(operator, cdr_import, sessions, {}, now, evses)
+        if credits:
+            refs = dict(Charge.objects.filter(operator=operator, credit_of__isnull=True,
+                                              external_id__in={p.credit_reference_id for _, p in credits})
+                        .values_list("external_id", "id"))
+            ok = []
+            for i, p in credits:
+                if p.credit_reference_id in refs:
+                    ok.append((i, p))
+                else:
+                    errors.append({"index": i, "id": p.id, "reason": (
+                        f"Credit CDR refers to session {p.credit_reference_id}, which is not imported.")})
+            attempted += len(ok)
+            new += _insert(operator, cdr_import, ok, refs, now, evses)
+        # Post what this batch inserted. Charges another import inserted meanwhile are theirs to post.
+        if is_postgresql():
+            tz = schedule._tz
+            post_new_charges_sql(operator=operator, charge_ids=[charge_id for charge_id, _ in new],
+                                 days={parsed[cdr_id][1].stopped_at.astimezone(tz).date() for _, cdr_id in new},
+                                 schedule=schedule)
+        else:
+            rows = []
+            for charge_id, cdr_id in new:
+                p = parsed[cdr_id][1]
+                if p.price:
+                    rows.extend(entry_rows(operator=operator, schedule=schedule, charge_id=charge_id, name=cdr_id,
+                                           price=p.price, vat=p.vat, at=p.stopped_at,
+                                           is_credit=bool(p.credit_reference_id)))
+            insert_ignore(WalletTransaction, LEDGER_COLUMNS, rows)
+        imported = len(new)
+        # skipped: twice in this file, imported before, or inserted meanwhile by a concurrent import
+        skipped = duplicates + (attempted - imported)
+        errors.sort(key=lambda e: e["index"])
+        CdrImport.objects.filter(pk=cdr_import.pk).update(
+            processed=F("processed") + batch_size, imported=F("imported") + imported,
+            skipped=F("skipped") + skipped, error_count=F("error_count") + len(errors))
+        if errors:
+            current = CdrImport.objects.select_for_update().only("errors").get(pk=cdr_import.pk).errors
+            room = MAX_REPORTED_ERRORS - len(current)
+            if room > 0:
+                CdrImport.objects.filter(pk=cdr_import.pk).update(errors=current + errors[:room])
+    return imported, skipped, errors
+
+
+def _insert(operator, cdr_import, items, refs, now, evses) -> list[tuple[int, str]]:
+    """Insert charges for parsed CDRs; returns (id, CDR id) of the rows this call inserted."""
+    rows = [(operator.pk, evses[p.evse_id], "roaming", "completed", p.started_at, p.stopped_at, p.kwh, p.price,
+             p.vat, p.currency, p.id, refs.get(p.credit_reference_id), cdr_import.pk, now, "")
+            for _, p in items]
+    if not rows:
+        return []
+    if is_postgresql():
+        return insert_ignore(Charge, CHARGE_FIELDS, rows, returning=("id", "external_id"))
+    insert_ignore(Charge, CHARGE_FIELDS, rows)
+    return list(Charge.objects.filter(operator=operator, cdr_import=cdr_import,
+                                      external_id__in=[p.id for _, p in items]).values_list("id", "external_id"))
+
+
+def run_import(*, cdr_import: CdrImport, records: list | None = None, actor=None, on_progress=None) -> CdrImport:
+    """Import the CDRs of `cdr_import` (from `records`, else from its stored file). Idempotent:
+    running it again imports nothing new."""
+    operator = cdr_import.operator
+    CdrImport.objects.filter(pk=cdr_import.pk).update(state=CdrImport.State.RUNNING, processed=0, imported=0,
+                                                      skipped=0, error_count=0, errors=[], message="")
+    try:
+        if records is None:
+            with cdr_import.file.open("rb") as fh:
+                records = parse_file(fh.read())
+    except (FileError, OSError) as exc:
+        return _finish(cdr_import, actor, CdrImport.State.FAILED, str(exc))
+    CdrImport.objects.filter(pk=cdr_import.pk).update(total=len(records))
+    evses = dict(ChargePoint.objects.filter(operator=operator).exclude(evse_id="").values_list("evse_id", "id"))
+    schedule = FeeSchedule(operator)
+    offsets = range(0, len(records), BATCH_SIZE)
+
+    def check(offset):
+        return _check_batch(records[offset:offset + BATCH_SIZE], offset, evses, operator.currency)
+
+    # Checking batch n+1 (pure Python) overlaps writing batch n: the thread runs while this one
+    # waits on PostgreSQL (psycopg releases the GIL while waiting).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        try:
+            upcoming = pool.submit(check, offsets[0]) if offsets else None
+            for n, offset in enumerate(offsets):
+                checked = upcoming.result()
+                upcoming = pool.submit(check, offsets[n + 1]) if n + 1 < len(offsets) else None
+                _import_batch(operator=operator, cdr_import=cdr_import,
+                              batch_size=min(BATCH_SIZE, len(records) - offset), checked=checked, evses=evses,
+                              schedule=schedule)
+                if on_progress:
+                    cdr_import.refresh_from_db()
+                    on_progress(cdr_import)
+        except FxMissing as exc:
+            return _finish(cdr_import, actor, CdrImport.State.FAILED, str(exc))
+    return _finish(cdr_import, actor, CdrImport.State.DONE, "")
+
+
+@transaction.atomic
+def _finish(cdr_import, actor, state, message):
+    CdrImport.objects.filter(pk=cdr_import.pk).update(state=state, message=message[:255],
+                                                      finished_at=timezone.now())
+    cdr_import.refresh_from_db()
+    audit.record(operator=cdr_import.operator, actor=actor, action="created", item=cdr_import,
+                 verb="charges.cdr_import_finished" if state == CdrImport.State.DONE else "charges.cdr_import_failed",
+                 changes={k: {"before": None, "after": getattr(cdr_import, k)}
+                          for k in ("total", "imported", "skipped", "error_count")} | (
+                     {"message": {"before": None, "after": message}} if message else {}))
+    return cdr_import

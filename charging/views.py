@@ -1,0 +1,312 @@
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from charging import selectors, services
+from charging.forms import (
+    CdrUploadForm,
+    ChargeFilterForm,
+    ChargePointCsvForm,
+    ChargePointFilterForm,
+    ChargePointForm,
+    ConnectorFormSet,
+    SiteFilterForm,
+    SiteForm,
+    WalletFilterForm,
+)
+from operators.selectors import operator_balance
+from portal.errors import DomainError
+from portal.tenancy import operator_view
+
+PAGE_SIZE = 50
+
+
+def _url(request, name, *args):
+    return reverse(f"charging:{name}", args=[request.operator.slug, *args])
+
+
+def _filtered(request, form_class):
+    """A filter form bound to the query string, and its cleaned values (empty when invalid)."""
+    data = request.GET.copy()
+    data.pop("page", None)
+    form = form_class(data or None, operator=request.operator)
+    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    return form, filters, data.urlencode()
+
+
+def _post(request):
+    """The POST data, bound even when empty (an empty POST is an invalid form, not a blank one)."""
+    return request.POST if request.method == "POST" else None
+
+
+def _files(request):
+    return request.FILES if request.method == "POST" else None
+
+
+def _page(request, qs, count=None):
+    paginator = Paginator(qs, PAGE_SIZE)
+    if count is not None:
+        paginator.count = count  # already known (e.g. from the totals): no second COUNT(*) scan
+    page = paginator.get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)  # evaluated once, so helpers can annotate the rows
+    return page
+
+
+# --- Sites -------------------------------------------------------------------------------------------
+@operator_view(GET="charging:read")
+def site_list(request):
+    form, filters, query = _filtered(request, SiteFilterForm)
+    page = _page(request, selectors.sites(operator=request.operator, filters=filters))
+    return render(request, "charging/site_list.html", {"form": form, "page": page, "query": query},
+                  status=400 if form.errors else 200)
+
+
+@operator_view(GET="charging:write", POST="charging:write")
+def site_new(request):
+    form = SiteForm(_post(request))
+    if request.method == "POST" and form.is_valid():
+        site = services.site_create(operator=request.operator, actor=request.user, data=form.cleaned_data)
+        messages.success(request, f"Site {site.name} created.")
+        return redirect(_url(request, "site_list"))
+    return render(request, "charging/site_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@operator_view(GET="charging:write", POST="charging:write")
+def site_edit(request, site_id):
+    site = selectors.site(operator=request.operator, site_id=site_id)
+    if site is None:
+        raise Http404("No such site")
+    form = SiteForm(_post(request), instance=selectors.site(operator=request.operator, site_id=site_id))
+    if request.method == "POST" and form.is_valid():
+        changes = services.site_update(operator=request.operator, actor=request.user, site_id=site.pk,
+                                       data=form.cleaned_data)
+        messages.success(request, "Site saved." if changes else "Nothing changed.")
+        return redirect(_url(request, "site_list"))
+    return render(request, "charging/site_form.html", {"form": form, "site": site},
+                  status=400 if form.errors else 200)
+
+
+@operator_view(POST="charging:write")
+def site_delete(request, site_id):
+    try:
+        services.site_delete(operator=request.operator, actor=request.user, site_id=site_id)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Site deleted.")
+    return redirect(_url(request, "site_list"))
+
+
+# --- Charge points -----------------------------------------------------------------------------------
+@operator_view(GET="charging:read")
+def charge_point_list(request):
+    form, filters, query = _filtered(request, ChargePointFilterForm)
+    page = _page(request, selectors.charge_points(operator=request.operator, filters=filters))
+    return render(request, "charging/charge_point_list.html", {"form": form, "page": page, "query": query},
+                  status=400 if form.errors else 200)
+
+
+@operator_view(GET="charging:read")
+def charge_point_detail(request, charge_point_id):
+    cp = selectors.charge_point(operator=request.operator, charge_point_id=charge_point_id)
+    if cp is None:
+        raise Http404("No such charge point")
+    return render(request, "charging/charge_point_detail.html", {
+        "cp": cp, "recent": selectors.recent_charges(operator=request.operator, charge_point=cp),
+    })
+
+
+def _connector_values(formset):
+    return [(f.cleaned_data["identifier"], f.cleaned_data["max_kw"]) for f in formset.forms
+            if f.cleaned_data and not f.cleaned_data.get("DELETE")
+            and f.cleaned_data.get("identifier") and f.cleaned_data.get("max_kw")]
+
+
+def _charge_point_form(request, cp=None):
+    instance = selectors.charge_point(operator=request.operator, charge_point_id=cp.pk) if cp else None
+    form = ChargePointForm(_post(request), instance=instance, operator=request.operator)
+    formset = ConnectorFormSet(_post(request), instance=instance, prefix="connectors")
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        data = {f: form.cleaned_data[f] for f in ChargePointForm.Meta.fields}
+        try:
+            if cp is None:
+                cp = services.charge_point_create(operator=request.operator, actor=request.user, data=data,
+                                                  connectors=_connector_values(formset))
+                messages.success(request, f"Charge point {cp.name} created.")
+            else:
+                changes = services.charge_point_update(operator=request.operator, actor=request.user,
+                                                       charge_point_id=cp.pk, data=data,
+                                                       connectors=_connector_values(formset))
+                messages.success(request, "Charge point saved." if changes else "Nothing changed.")
+        except DomainError as exc:
+            form.add_error(exc.field, exc.message)
+        else:
+            return redirect(_url(request, "charge_point_detail", cp.pk))
+    invalid = form.errors or any(formset.errors) or formset.non_form_errors()
+    return render(request, "charging/charge_point_form.html", {"form": form, "formset": formset, "cp": cp},
+                  status=400 if invalid else 200)
+
+
+@operator_view(GET="charging:write", POST="charging:write")
+def charge_point_new(request):
+    return _charge_point_form(request)
+
+
+@operator_view(GET="charging:write", POST="charging:write")
+def charge_point_edit(request, charge_point_id):
+    cp = selectors.charge_point(operator=request.operator, charge_point_id=charge_point_id)
+    if cp is None:
+        raise Http404("No such charge point")
+    return _charge_point_form(request, cp)
+
+
+@operator_view(POST="charging:write")
+def charge_point_delete(request, charge_point_id):
+    try:
+        services.charge_point_delete(operator=request.operator, actor=request.user,
+                                     charge_point_id=charge_point_id)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        if selectors.charge_point(operator=request.operator, charge_point_id=charge_point_id):
+            return redirect(_url(request, "charge_point_detail", charge_point_id))
+    else:
+        messages.success(request, "Charge point deleted.")
+    return redirect(_url(request, "charge_point_list"))
+
+
+@operator_view(GET="charging:write", POST="charging:write")
+def charge_point_import(request):
+    form = ChargePointCsvForm(_post(request), _files(request))
+    report = None
+    if request.method == "POST" and form.is_valid():
+        report = services.charge_points_import_csv(
+            operator=request.operator, actor=request.user, text=form.cleaned_data["file"],
+            import_valid_rows=form.cleaned_data["import_valid_rows"])
+        if report.created:
+            messages.success(request, f"{len(report.created)} charge point(s) imported."
+                             + (f" {len({n for n, _ in report.errors})} row(s) with errors were skipped."
+                                if report.errors else ""))
+            if not report.errors:
+                return redirect(_url(request, "charge_point_list"))
+        elif report.header_error:
+            form.add_error("file", report.header_error)
+        else:
+            messages.error(request, "Nothing was imported: correct the rows below, or choose to import "
+                                    "the valid rows only.")
+    failed = form.errors or (report is not None and not report.created)
+    return render(request, "charging/charge_point_import.html", {"form": form, "report": report},
+                  status=400 if failed else 200)
+
+
+# --- Charges -----------------------------------------------------------------------------------------
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _csv_response(filename, header, rows):
+    """A streamed CSV download: rows are produced while the client reads (no list in memory)."""
+    import csv
+
+    from django.http import StreamingHttpResponse
+
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield "\ufeff" + writer.writerow(header)
+        for row in rows:
+            yield writer.writerow(row)
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@operator_view(GET="charging:read")
+def charge_list(request):
+    form, filters, query = _filtered(request, ChargeFilterForm)
+    qs = selectors.charges(operator=request.operator, filters=filters)
+    if request.GET.get("format") == "csv" and not form.errors:
+        return _charges_csv(request, qs)
+    export_query = request.GET.copy()
+    export_query.pop("page", None)
+    export_query["format"] = "csv"
+    totals = selectors.charge_totals(qs)
+    return render(request, "charging/charge_list.html", {
+        "form": form, "query": query, "export_query": export_query.urlencode(),
+        "page": _page(request, selectors.charges_for_page(qs), count=totals["count"]),
+        "totals": totals,
+    }, status=400 if form.errors else 200)
+
+
+def _charges_csv(request, qs):
+    rows = (
+        (c.pk, c.external_id, c.charge_point_id, c.charge_point.evse_id, c.charge_point.name,
+         c.charge_point.site.name if c.charge_point.site else "", c.type, c.state,
+         c.started_at.isoformat(), c.stopped_at.isoformat() if c.stopped_at else "", c.consumed_kwh,
+         c.price, c.vat_amount, c.currency, c.credit_of_id or "", c.failure_reason)
+        for c in selectors.charges_for_page(qs).iterator(chunk_size=2000)
+    )
+    header = ["id", "external_id", "charge_point_id", "evse_id", "charge_point", "site", "type", "state",
+              "started_at", "stopped_at", "consumed_kwh", "price", "vat_amount", "currency", "credit_of",
+              "failure_reason"]
+    return _csv_response(f"charges-{request.operator.slug}.csv", header, rows)
+
+
+# --- CDR import --------------------------------------------------------------------------------------
+@operator_view(GET="charging:write", POST="charging:write")
+def cdr_import_new(request):
+    form = CdrUploadForm(_post(request), _files(request))
+    if request.method == "POST" and form.is_valid():
+        cdr_import = services.cdr_import_create(operator=request.operator, actor=request.user,
+                                                upload=form.cleaned_data["file"])
+        return redirect(_url(request, "cdr_import_detail", cdr_import.pk))
+    imports = selectors.cdr_imports(operator=request.operator)[:10]
+    return render(request, "charging/cdr_import_new.html", {"form": form, "imports": imports},
+                  status=400 if form.errors else 200)
+
+
+@operator_view(GET="charging:read")
+def cdr_import_detail(request, import_id):
+    cdr_import = selectors.cdr_import(operator=request.operator, import_id=import_id)
+    if cdr_import is None:
+        raise Http404("No such import")
+    template = "charging/cdr_import_detail.html"
+    if request.htmx:
+        template += "#progress"
+    return render(request, template, {"imp": cdr_import})
+
+
+# --- Wallet transactions -----------------------------------------------------------------------------
+@operator_view(GET="wallet:read")
+def wallet(request):
+    form, filters, query = _filtered(request, WalletFilterForm)
+    if request.GET.get("format") == "csv" and not form.errors:
+        rows = ((e.created_at.isoformat(), e.get_kind_display(), e.group, e.state, e.amount, e.vat_amount,
+                 e.currency, balance, e.reference, e.note)
+                for e, balance in selectors.wallet_rows_for_export(operator=request.operator, filters=filters))
+        return _csv_response(f"wallet-{request.operator.slug}.csv",
+                             ["created_at", "kind", "group", "state", "amount", "vat_amount", "currency",
+                              "balance_after", "reference", "note"], rows)
+    balance = operator_balance(operator=request.operator)
+    page = _page(request, selectors.wallet_transactions(operator=request.operator, filters=filters))
+    selectors.with_running_balance(operator=request.operator, entries=list(page.object_list), balance=balance)
+    export_query = request.GET.copy()
+    export_query.pop("page", None)
+    export_query["format"] = "csv"
+    return render(request, "charging/wallet.html", {
+        "form": form, "page": page, "query": query, "balance": balance, "export_query": export_query.urlencode(),
+    }, status=400 if form.errors else 200)
+
+
+@operator_view(GET="charging:read")
+def charge_detail(request, charge_id):
+    charge = selectors.charge(operator=request.operator, charge_id=charge_id)
+    if charge is None:
+        raise Http404("No such charge")
+    context = {"charge": charge, "credits": list(charge.credits.order_by("started_at", "id"))}
+    if "wallet:read" in request.operator_perms:
+        context["entries"] = selectors.charge_ledger_entries(operator=request.operator, charge=charge)
+    return render(request, "charging/charge_detail.html", context)

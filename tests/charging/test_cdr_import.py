@@ -1,0 +1,214 @@
+import json
+from datetime import UTC, date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from charging import cdr_import as importer
+from charging.models import CdrImport, Charge
+from operators.models import Fee, WalletTransaction
+from operators.selectors import operator_balance
+from portal.permissions import Role
+from tests.charging.cdrs import cdr
+from tests.factories import ChargePointFactory, OperatorFactory, member
+
+pytestmark = pytest.mark.django_db
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _json(records):
+    # numbers as JSON numbers, like a real OCPI feed
+    return json.dumps(records)
+
+
+@pytest.fixture
+def fees(db):
+    Fee.objects.create(operator=None, kind=Fee.Kind.REVENUE_PERCENTAGE, percentage=Decimal("3.50"),
+                       valid_from=date(2010, 1, 1))
+    Fee.objects.create(operator=None, kind=Fee.Kind.TRANSACTION_FIXED, amount=Decimal("0.25"), currency="EUR",
+                       valid_from=date(2010, 1, 1))
+
+
+@pytest.fixture
+def point(operator):
+    return ChargePointFactory(operator=operator, evse_id="DK*TST*E00001")
+
+
+def run(operator, records, **kw):
+    imp = CdrImport.objects.create(operator=operator, filename="t.json")
+    return importer.run_import(cdr_import=imp, records=importer.parse_file(_json(records)), **kw)
+
+
+def test_valid_file_imports_charges_and_posts_income_and_fee(operator, point, fees):
+    result = run(operator, [cdr("A1", "DK*TST*E00001"), cdr("A2", "dk*tst*e00001", incl=50.00, excl=40.00)])
+    assert (result.state, result.total, result.imported, result.skipped, result.error_count) == ("done", 2, 2, 0, 0)
+    charge = Charge.objects.get(external_id="A1")
+    assert (charge.charge_point, charge.price, charge.vat_amount, charge.consumed_kwh, charge.type) == (
+        point, Decimal("100.00"), Decimal("20.00"), Decimal("20.500"), "roaming")
+    entries = {e.reference: e for e in WalletTransaction.objects.filter(operator=operator)}
+    assert entries[f"charge:{charge.pk}:income"].amount == Decimal("100.00")
+    # 3.5 % of 100.00 + 0.25 EUR × 7.46 = 3.50 + 1.865 = 5.365 -> 5.37 (half-up, once)
+    assert entries[f"charge:{charge.pk}:fee"].amount == Decimal("-5.37")
+    assert entries[f"charge:{charge.pk}:fee"].kind == "platform_fee"
+    assert operator_balance(operator=operator) == sum(e.amount for e in entries.values())
+    assert operator_balance(operator=operator) == Decimal("100.00") - Decimal("5.37") + Decimal("50.00") - Decimal("3.62")
+
+
+def test_reimport_is_a_no_op(operator, point, fees):
+    records = [cdr("A1", "DK*TST*E00001"), cdr("A2", "DK*TST*E00001")]
+    run(operator, records)
+    before = (Charge.objects.count(), WalletTransaction.objects.count(), operator_balance(operator=operator))
+    again = run(operator, records + records)
+    assert (again.imported, again.skipped, again.error_count) == (0, 4, 0)
+    assert (Charge.objects.count(), WalletTransaction.objects.count(), operator_balance(operator=operator)) == before
+
+
+def test_each_error_kind_is_reported_per_record(operator, point, fees):
+    records = [
+        cdr("OK", "DK*TST*E00001"),
+        cdr("UNKNOWN", "DK*TST*NOPE"),
+        cdr("EUR", "DK*TST*E00001", currency="EUR"),
+        {k: v for k, v in cdr("NOEND", "DK*TST*E00001").items() if k != "end_date_time"},
+        cdr("BADCOST", "DK*TST*E00001", total_cost={"incl_vat": "x"}),
+        "not an object",
+        cdr("ORPHAN", "DK*TST*E00001", credit=True, credit_reference_id="NEVER"),
+    ]
+    result = run(operator, records)
+    assert (result.imported, result.error_count) == (1, 6)
+    reasons = {e["id"]: e["reason"] for e in result.errors}
+    assert reasons["UNKNOWN"] == "Unknown EVSE id DK*TST*NOPE."
+    assert reasons["EUR"] == "Wrong currency: EUR, the wallet is in DKK."
+    assert reasons["NOEND"] == "Malformed record: end_date_time is missing."
+    assert reasons["BADCOST"] == "Malformed record: total_cost.excl_vat is missing or not a number."
+    assert reasons[""] == "Malformed record: not a JSON object."
+    assert reasons["ORPHAN"] == "Credit CDR refers to session NEVER, which is not imported."
+    assert [e["index"] for e in result.errors] == [1, 2, 3, 4, 5, 6]
+
+
+def test_credit_cdr_is_a_negative_correction_of_the_session(operator, point, fees):
+    run(operator, [cdr("S1", "DK*TST*E00001")])
+    result = run(operator, [cdr("S1-CREDIT", "DK*TST*E00001", credit=True, credit_reference_id="S1",
+                                total_cost={"excl_vat": -80.00, "incl_vat": -100.00}, total_energy=-20.5)])
+    assert result.imported == 1
+    session, credit = Charge.objects.get(external_id="S1"), Charge.objects.get(external_id="S1-CREDIT")
+    assert credit.credit_of == session
+    assert (credit.price, credit.vat_amount, credit.consumed_kwh) == (Decimal("-100.00"), Decimal("-20.00"),
+                                                                      Decimal("-20.500"))
+    entries = dict(WalletTransaction.objects.filter(reference__startswith=f"charge:{credit.pk}:")
+                   .values_list("reference", "amount"))
+    assert entries == {f"charge:{credit.pk}:income": Decimal("-100.00"), f"charge:{credit.pk}:fee": Decimal("3.50")}
+    # what remains of the session: the fixed fee per transaction
+    assert operator_balance(operator=operator) == Decimal("-1.87")
+
+
+def test_progress_is_reported_per_batch(operator, point, monkeypatch):
+    monkeypatch.setattr(importer, "BATCH_SIZE", 3)
+    seen = []
+    records = [cdr(f"P{i}", "DK*TST*E00001" if i != 4 else "NOPE") for i in range(7)]
+    run(operator, records, on_progress=lambda imp: seen.append((imp.processed, imp.total, imp.error_count)))
+    assert seen == [(3, 7, 0), (6, 7, 1), (7, 7, 1)]
+
+
+def test_real_ocpi_2_2_1_example_imports(fees):
+    operator = OperatorFactory(currency="EUR", country="BE")
+    point = ChargePointFactory(operator=operator, evse_id="BE*BEC*E041503003")
+    imp = CdrImport.objects.create(operator=operator, filename="cdr_example.json")
+    result = importer.run_import(cdr_import=imp, records=importer.parse_file(
+        (FIXTURES / "ocpi_2_2_1_cdr_example.json").read_bytes()))
+    assert (result.imported, result.error_count) == (1, 0)
+    charge = Charge.objects.get(operator=operator, external_id="12345")
+    assert charge.charge_point == point
+    assert (charge.price, charge.vat_amount, charge.consumed_kwh, charge.currency) == (
+        Decimal("4.40"), Decimal("0.40"), Decimal("15.342"), "EUR")
+    assert charge.started_at.isoformat() == "2015-06-29T21:39:09+00:00"
+    assert charge.stopped_at.isoformat() == "2015-06-29T23:37:32+00:00"
+    # fee: 3.5 % of 4.40 = 0.154, + 0.25 EUR = 0.404 -> 0.40
+    assert operator_balance(operator=operator) == Decimal("4.40") - Decimal("0.40")
+
+
+def test_ocpi_envelope_and_bad_files(operator, point):
+    envelope = {"data": [cdr("E1", "DK*TST*E00001")], "status_code": 1000, "timestamp": "2026-01-01T00:00:00Z"}
+    assert len(importer.parse_file(json.dumps(envelope))) == 1
+    with pytest.raises(importer.FileError, match="not valid JSON"):
+        importer.parse_file(b"{nope")
+    with pytest.raises(importer.FileError, match="holds no CDRs"):
+        importer.parse_file(b'"hello"')
+
+
+def test_fees_in_force_at_the_stop_time(operator, point):
+    Fee.objects.create(operator=None, kind=Fee.Kind.REVENUE_PERCENTAGE, percentage=Decimal("5"),
+                       valid_from=date(2026, 1, 1))
+    Fee.objects.create(operator=operator, kind=Fee.Kind.REVENUE_PERCENTAGE, percentage=Decimal("2"),
+                       valid_from=date(2026, 6, 1))
+    from datetime import datetime
+    run(operator, [cdr("MAR", "DK*TST*E00001", start=datetime(2026, 3, 1, 12, tzinfo=UTC)),
+                   cdr("JUL", "DK*TST*E00001", start=datetime(2026, 7, 1, 12, tzinfo=UTC))])
+    fees = dict(WalletTransaction.objects.filter(kind="platform_fee").values_list("note", "amount"))
+    assert fees == {"Platform fee 5 % for MAR": Decimal("-5.00"), "Platform fee 2 % for JUL": Decimal("-2.00")}
+
+
+def test_command(operator, point, tmp_path, capsys):
+    path = tmp_path / "cdrs.json"
+    path.write_text(_json([cdr("C1", "DK*TST*E00001"), cdr("C2", "DK*TST*NOPE")]))
+    call_command("import_cdrs", str(path), "--operator", operator.slug)
+    out = capsys.readouterr().out
+    assert "record 1 (id C2): Unknown EVSE id DK*TST*NOPE." in out
+    assert "2 CDR(s): 1 imported, 0 already imported, 1 with errors" in out
+    with pytest.raises(CommandError, match="No operator"):
+        call_command("import_cdrs", str(path), "--operator", "nobody")
+
+
+def test_upload_in_the_portal_shows_progress_and_report(admin_client, operator, point, fees, settings, tmp_path,
+                                                         django_capture_on_commit_callbacks, monkeypatch):
+    from portal.celery import app
+
+    monkeypatch.setattr(app.conf, "task_always_eager", True)  # also when REDIS_URL is set: no worker here
+    settings.MEDIA_ROOT = tmp_path
+    upload = SimpleUploadedFile("march.json", _json([cdr("U1", "DK*TST*E00001"), cdr("U2", "X")]).encode())
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(f"/o/{operator.slug}/charges/import/", {"file": upload})
+    assert response.status_code == 302
+    page = admin_client.get(response["Location"]).content.decode()  # eager Celery: already finished
+    assert "2 / 2</strong> processed (100 %) · 1 error(s) so far" in page
+    assert "Unknown EVSE id X." in page
+    partial = admin_client.get(response["Location"], HTTP_HX_REQUEST="true").content.decode()
+    assert partial.lstrip().startswith('<section class="card" id="import-progress"')
+    assert "hx-trigger" not in partial  # finished: polling stops
+    imp = CdrImport.objects.get()
+    assert imp.created_by is not None and imp.state == "done"
+
+
+def test_progress_partial_polls_while_running(admin_client, operator):
+    imp = CdrImport.objects.create(operator=operator, filename="big.json", state="running", total=10_000,
+                                   processed=4000, error_count=3)
+    partial = admin_client.get(f"/o/{operator.slug}/charges/import/{imp.pk}/", HTTP_HX_REQUEST="true")
+    html = partial.content.decode()
+    assert 'hx-trigger="every 1s"' in html and "4000 / 10000</strong> processed (40 %) · 3 error(s)" in html
+
+
+def test_bookkeeper_cannot_upload(login, operator):
+    client = login(member(operator, Role.BOOKKEEPER))
+    assert client.post(f"/o/{operator.slug}/charges/import/", {}).status_code == 403
+
+
+def test_unreadable_upload_fails_with_a_message(admin_client, operator, settings, tmp_path, monkeypatch,
+                                               django_capture_on_commit_callbacks):
+    from portal.celery import app
+
+    monkeypatch.setattr(app.conf, "task_always_eager", True)
+    settings.MEDIA_ROOT = tmp_path
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(f"/o/{operator.slug}/charges/import/",
+                                     {"file": SimpleUploadedFile("notes.json", b"hello, world")})
+    page = admin_client.get(response["Location"]).content.decode()
+    assert "Failed" in page and "The file is not valid JSON" in page
+    assert CdrImport.objects.get().state == "failed"
+
+
+def test_upload_without_a_file_is_a_400(admin_client, operator):
+    response = admin_client.post(f"/o/{operator.slug}/charges/import/", {})
+    assert response.status_code == 400 and "This field is required." in response.content.decode()

@@ -1,0 +1,43 @@
+from collections import Counter
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.db.models import Sum
+
+from charging.generator import sessions
+from charging.models import Charge
+from operators.models import Operator, WalletTransaction
+from tests.factories import OperatorFactory
+
+
+@pytest.mark.django_db
+def test_generator_has_daily_and_weekly_patterns_and_failures():
+    operator = OperatorFactory()
+    rows = list(sessions(operator=operator, points=[(1, "ac", Decimal("22")), (2, "dc", Decimal("150"))],
+                         days=364, per_point_per_day=6))
+    hours = Counter((r[4].hour, r[1]) for r in rows)
+    assert hours[(8, 1)] > 5 * hours[(3, 1)]  # AC: morning peak, quiet nights
+    weekdays = Counter((r[4].weekday() >= 5, r[1]) for r in rows)
+    assert weekdays[(True, 1)] / 2 < 0.7 * weekdays[(False, 1)] / 5  # fewer AC sessions per weekend day
+    assert weekdays[(True, 2)] / 2 > weekdays[(False, 2)] / 5  # more DC sessions per weekend day
+    failed = [r for r in rows if r[3] == "failed"]
+    assert 0.005 < len(failed) / len(rows) < 0.05 and all(r[7] == 0 and r[11] for r in failed)
+    for r in rows:
+        assert r[5] >= r[4] and r[8] == (r[7] / 5).quantize(Decimal("0.01"))
+
+
+@pytest.mark.django_db
+def test_seed_demo_posts_a_year_of_charges_once():
+    call_command("seed_demo", stdout=open("/dev/null", "w"))
+    demo = Operator.objects.get(slug="demo")
+    charges = Charge.objects.filter(operator=demo)
+    paid = charges.filter(state="completed").exclude(price=0)
+    assert charges.count() > 10_000 and charges.filter(state="failed").exists()
+    assert {"ac", "dc"} == set(charges.values_list("charge_point__type", flat=True).distinct())
+    income = WalletTransaction.objects.filter(operator=demo, kind="charge_income", reference__startswith="charge:")
+    assert income.count() == paid.count()
+    assert income.aggregate(s=Sum("amount"))["s"] == paid.aggregate(s=Sum("price"))["s"]
+    before = (charges.count(), WalletTransaction.objects.count())
+    call_command("seed_demo", stdout=open("/dev/null", "w"))
+    assert (charges.count(), WalletTransaction.objects.count()) == before
