@@ -26,6 +26,10 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
+bench: $(STAMP)
+	@test -n "$(DATABASE_URL)" || (echo "Set DATABASE_URL to a PostgreSQL database (the benchmark measures PostgreSQL)." && exit 2)
+	$(DEV_ENV) $(PY) bench/cdr_import.py --charges 100000
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 

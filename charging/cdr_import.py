@@ -184,7 +184,7 @@ def _import_batch(*, operator, cdr_import, batch_size, checked, evses, schedule)
             # run again, which skips what was kept. Worth it: the WAL flush per batch is not waited on.
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        else:  # PostgreSQL reports what it inserted (RETURNING); SQLite does not  # PostgreSQL reports what it inserted (RETURNING); SQLite does not
+        else:  # PostgreSQL reports what it inserted (RETURNING); SQLite does not
             existing = set(Charge.objects.filter(operator=operator, external_id__in=list(parsed))
                            .values_list("external_id", flat=True))
             for cdr_id in existing:
