@@ -96,13 +96,14 @@ class InvitationQuerySet(models.QuerySet):
         return self.pending().filter(valid_until__gt=at or timezone.now())
 
     def for_user(self, user, at=None):
-        """Open invitations addressed to `user`: to one of their verified email addresses or
-        to the phone number on their account."""
+        """Open invitations addressed to `user`: to one of their verified email addresses, or to
+        the phone number on their account *and* made out to this account when it was sent (phone
+        numbers are not verified, so a number claimed later does not inherit the invitation)."""
         from allauth.account.models import EmailAddress
 
         match = Q(email__in=EmailAddress.objects.filter(user=user, verified=True).values("email"))
         if user.phone:
-            match |= Q(phone=user.phone.as_e164)
+            match |= Q(phone=user.phone.as_e164, user=user)
         return self.open(at).filter(match)
 
 

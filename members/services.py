@@ -126,11 +126,14 @@ def find_user_by_email(email: str):
 
 def invitation_addressed_to(invitation: Invitation, user) -> bool:
     """Only the invited account may answer: the invited email is a verified address of `user`,
-    or the invited phone number is the one on `user`'s account."""
+    or the invitation went by phone to this very account (bound when it was sent: phone numbers
+    are not verified, so an account that sets the number later does not inherit it) and the
+    number is still the one on the account."""
     if invitation.email and EmailAddress.objects.filter(
             user=user, email__iexact=invitation.email, verified=True).exists():
         return True
-    return bool(invitation.phone and user.phone and user.phone.as_e164 == invitation.phone.as_e164)
+    return bool(invitation.phone and invitation.user_id == user.pk and user.phone
+                and user.phone.as_e164 == invitation.phone.as_e164)
 
 
 def _date(value) -> str:

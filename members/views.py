@@ -19,6 +19,7 @@ from members.forms import (
     expiry_datetime,
 )
 from portal.errors import DomainError
+from portal.money import mask_email
 from portal.permissions import ROLE_DESCRIPTIONS, Role, role_choices_with_descriptions
 from portal.tenancy import operator_view
 
@@ -85,8 +86,12 @@ def invite(request):
             _form_error(form, exc)
         else:
             if invitation.user_id:
-                messages.success(request, f"{invitation.contact} was invited as {invitation.get_role_display()}. "
-                                          "They get an email and a notice to accept when they sign in.")
+                # Name the account that receives it: phone numbers are not verified, so the Admin
+                # must be able to see that the number belongs to the person they mean.
+                messages.success(request, f"{invitation.contact} was invited as {invitation.get_role_display()}: "
+                                          f"the account of {invitation.user.get_full_name()} "
+                                          f"({mask_email(invitation.user.email)}). They get an email and a "
+                                          "notice to accept when they sign in.")
             else:
                 messages.success(request, f"An invitation to sign up was sent to {invitation.contact} "
                                           f"(link valid for 14 days).")

@@ -256,3 +256,24 @@ def test_accept_after_the_offered_access_ended_is_refused(operator, admin, exist
     with time_machine.travel(timezone.now() + timedelta(days=3)):
         with pytest.raises(NotAllowed, match="ended"):
             services.invitation_accept(operator=operator, actor=existing_user, invitation_id=invitation.pk)
+
+
+def test_a_phone_number_claimed_later_does_not_inherit_the_invitation(operator, admin, existing_user):
+    """Phone numbers are not verified: the invitation is made out to the account that had the
+    number when it was sent, not to whoever sets that number afterwards."""
+    invitation = invite(operator, admin, "+45 20 00 00 04")
+    assert invitation.user == existing_user
+    existing_user.phone = None
+    existing_user.save()
+    squatter = UserFactory(email="squatter@example.test", phone="+4520000004")
+    assert not Invitation.objects.for_user(squatter).exists()
+    with pytest.raises(NotAllowed, match="not an address or phone number of the account"):
+        services.invitation_accept(operator=operator, actor=squatter, invitation_id=invitation.pk)
+    assert not Membership.objects.filter(operator=operator, user=squatter).exists()
+
+
+def test_phone_invite_names_the_receiving_account_to_the_admin(login, operator, admin, existing_user):
+    response = login(admin).post(f"/o/{operator.slug}/members/invite/",
+                                 {"contact": "+45 20 00 00 04", "role": Role.MANAGER}, follow=True)
+    html = response.content.decode()
+    assert "the account of Sune Supporter (s•••e@example.test)" in html
