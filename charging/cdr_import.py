@@ -13,9 +13,10 @@ Work happens in batches; each batch (charges, ledger entries, progress counters)
 transaction, so the progress shown is what is committed.
 """
 import json
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.db import connection, transaction
@@ -28,6 +29,8 @@ from charging.models import CdrImport, Charge, ChargePoint
 from operators.models import WalletTransaction
 from portal import audit
 from portal.money import quantize
+
+logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 5000
 MAX_REPORTED_ERRORS = 1000
@@ -46,6 +49,8 @@ def parse_file(data: bytes | str) -> list:
         payload = json.loads(data, parse_float=Decimal)
     except (ValueError, UnicodeDecodeError) as exc:
         raise FileError(f"The file is not valid JSON ({exc}).") from None
+    except RecursionError:
+        raise FileError("The file is not valid CDR JSON (nested too deeply).") from None
     if isinstance(payload, dict) and "data" in payload:
         payload = payload["data"]
     elif isinstance(payload, dict) and "id" in payload:
@@ -73,9 +78,18 @@ class Malformed(Exception):
     pass
 
 
+# Sessions outside these years are data errors (and beyond what datetimes and the database can
+# hold once converted to local time).
+EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+# Larger than any real session, small enough for Decimal's 28 digits and the database columns.
+MAX_AMOUNT, MAX_KWH = Decimal("1e10"), Decimal("1e9")
+
+
 def _text(value, name, max_length=None):
     if not isinstance(value, str) or not value.strip():
         raise Malformed(f"{name} is missing")
+    if "\x00" in value:
+        raise Malformed(f"{name} contains a NUL character")
     value = value.strip()
     if max_length and len(value) > max_length:
         raise Malformed(f"{name} is longer than {max_length} characters")
@@ -90,7 +104,13 @@ def _datetime(value, name):
     except ValueError:
         raise Malformed(f"{name} is not a date-time: {value[:40]!r}") from None
     if timezone.is_naive(parsed):  # OCPI: UTC when no offset is given
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
+    try:
+        in_range = EARLIEST <= parsed < LATEST
+    except OverflowError:  # e.g. year 1 with a positive offset
+        in_range = False
+    if not in_range:
+        raise Malformed(f"{name} is outside the years 2000–2099: {value[:40]!r}")
     return parsed
 
 
@@ -103,6 +123,8 @@ def _number(value, name):
         raise Malformed(f"{name} is not a number") from None
     if not number.is_finite():
         raise Malformed(f"{name} is not a number")
+    if abs(number) >= (MAX_KWH if name == "total_energy" else MAX_AMOUNT):
+        raise Malformed(f"{name} is out of range")
     return number
 
 
@@ -140,8 +162,6 @@ def parse_cdr(cdr) -> Parsed:
     price, vat = quantize(incl, currency), quantize(incl, currency) - quantize(excl, currency)
     if credit:  # a correction: negative, whatever sign the sender used
         price, vat, kwh = -abs(price), -abs(vat), -abs(kwh)
-    if abs(price) >= Decimal("1e10") or abs(kwh) >= Decimal("1e9"):
-        raise Malformed("amount out of range")
     return Parsed(id=cdr_id, evse_id=evse_id, started_at=started, stopped_at=stopped,
                   kwh=kwh.quantize(Decimal("0.001")), price=price, vat=vat, currency=currency,
                   credit_reference_id=reference)
@@ -287,6 +307,14 @@ def run_import(*, cdr_import: CdrImport, records: list | None = None, actor=None
                     on_progress(cdr_import)
         except FxMissing as exc:
             return _finish(cdr_import, actor, CdrImport.State.FAILED, str(exc))
+        except Exception:
+            # A defect, not a bad record (those are reported one by one): log it, and end the
+            # import as failed rather than leaving it "running" with a progress bar that never ends.
+            logger.exception("CDR import %s failed", cdr_import.pk)
+            return _finish(cdr_import, actor, CdrImport.State.FAILED,
+                           "The import stopped because of an unexpected error; batches before it were "
+                           "imported. Our team has been notified. Importing the file again continues "
+                           "where it stopped.")
     return _finish(cdr_import, actor, CdrImport.State.DONE, "")
 
 

@@ -212,3 +212,42 @@ def test_unreadable_upload_fails_with_a_message(admin_client, operator, settings
 def test_upload_without_a_file_is_a_400(admin_client, operator):
     response = admin_client.post(f"/o/{operator.slug}/charges/import/", {})
     assert response.status_code == 400 and "This field is required." in response.content.decode()
+
+
+@pytest.mark.parametrize("change,reason", [
+    ({"total_cost": {"excl_vat": 1e30, "incl_vat": 1e30}}, "total_cost.excl_vat is out of range"),
+    ({"total_cost": {"excl_vat": 10**40, "incl_vat": 10**40}}, "total_cost.excl_vat is out of range"),
+    ({"total_energy": 10**12}, "total_energy is out of range"),
+    ({"end_date_time": "9999-12-31T23:30:00Z"}, "end_date_time is outside the years 2000–2099"),
+    ({"start_date_time": "0001-01-01T00:00:00+05:00"}, "start_date_time is outside the years 2000–2099"),
+    ({"id": "BAD\x00ID"}, "id contains a NUL character"),
+])
+def test_out_of_range_values_are_reported_per_record_not_a_crash(operator, point, fees, change, reason):
+    records = [cdr("GOOD-1", point.evse_id), {**cdr("BAD-1", point.evse_id), **change}]
+    result = run(operator, records)
+    assert result.state == CdrImport.State.DONE
+    assert result.imported == 1 and result.error_count == 1
+    assert reason in result.errors[0]["reason"]
+
+
+def test_timestamps_without_offset_are_utc(operator, point, fees):
+    record = cdr("NAIVE-1", point.evse_id)
+    record["start_date_time"], record["end_date_time"] = "2026-03-02T08:00:00", "2026-03-02T09:30:00"
+    result = run(operator, [record])
+    assert result.imported == 1
+    assert Charge.objects.get(external_id="NAIVE-1").started_at.isoformat() == "2026-03-02T08:00:00+00:00"
+
+
+def test_deeply_nested_file_is_refused_as_a_file_error():
+    with pytest.raises(importer.FileError, match="nested too deeply"):
+        importer.parse_file("[" * 100_000 + "]" * 100_000)
+
+
+def test_an_unexpected_error_ends_the_import_as_failed(operator, point, fees, monkeypatch):
+    def broken(**kwargs):
+        raise RuntimeError("simulated defect")
+
+    monkeypatch.setattr(importer, "_import_batch", broken)
+    result = run(operator, [cdr("X-1", point.evse_id)])
+    assert result.state == CdrImport.State.FAILED
+    assert "unexpected error" in result.message and result.finished_at is not None
