@@ -168,7 +168,9 @@ def parse_cdr(cdr) -> Parsed:
 
 
 def _record_id(cdr):
-    return str(cdr.get("id"))[:39] if isinstance(cdr, dict) and cdr.get("id") is not None else ""
+    if not isinstance(cdr, dict) or cdr.get("id") is None:
+        return ""
+    return str(cdr.get("id")).replace("\x00", "")[:39]  # shown in the report (jsonb refuses NUL)
 
 
 def _check_batch(batch, offset, evses, wallet_currency):
