@@ -3,8 +3,7 @@ from django.forms import inlineformset_factory
 
 from charging.models import Charge, ChargePoint, Connector, CurrentType, Site, Visibility
 from operators.models import WalletTransaction
-
-DATE = forms.DateInput(attrs={"type": "date"})
+from portal.forms import DateRangeForm
 
 
 class SiteForm(forms.ModelForm):
@@ -126,18 +125,7 @@ class ChargePointFilterForm(_Filter):
         self.fields["site"].queryset = Site.objects.filter(operator=self.operator).only("id", "name")
 
 
-class DateRangeMixin:
-    def clean(self):
-        cleaned = super().clean()
-        start, end = cleaned.get("date_from"), cleaned.get("date_to")
-        if start and end and start > end:
-            self.add_error("date_to", "The end date is before the start date.")
-        return cleaned
-
-
-class ChargeFilterForm(DateRangeMixin, _Filter):
-    date_from = forms.DateField(required=False, label="From", widget=DATE)
-    date_to = forms.DateField(required=False, label="To", widget=DATE)
+class ChargeFilterForm(DateRangeForm, _Filter):
     site = forms.ModelChoiceField(queryset=Site.objects.none(), required=False, empty_label="All sites")
     charge_point = forms.ModelChoiceField(queryset=ChargePoint.objects.none(), required=False,
                                           empty_label="All charge points", widget=forms.TextInput(attrs={
@@ -154,10 +142,9 @@ class ChargeFilterForm(DateRangeMixin, _Filter):
         self.fields["charge_point"].error_messages["invalid_choice"] = "No such charge point."
 
 
-class WalletFilterForm(DateRangeMixin, _Filter):
+class WalletFilterForm(DateRangeForm, _Filter):
     kind = forms.ChoiceField(required=False, choices=[("", "All kinds"), *WalletTransaction.Kind.choices])
-    date_from = forms.DateField(required=False, label="From", widget=DATE)
-    date_to = forms.DateField(required=False, label="To", widget=DATE)
+    field_order = ["kind", "date_from", "date_to"]
 
 
 class CdrUploadForm(forms.Form):

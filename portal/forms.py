@@ -1,13 +1,41 @@
+from datetime import date
+
 from django import forms
 
 from portal.models import AuditEvent
 
+# Filters turn dates into the day's first and last instant in the local time zone; far outside
+# these years that overflows, and nothing in the portal is dated there anyway.
+EARLIEST_DATE, LATEST_DATE = date(1970, 1, 1), date(2999, 12, 31)
 
-class AuditFilterForm(forms.Form):
+
+class BoundedDateField(forms.DateField):
+    widget = forms.DateInput(attrs={"type": "date"})
+
+    def validate(self, value):
+        super().validate(value)
+        if value is not None and not EARLIEST_DATE <= value <= LATEST_DATE:
+            raise forms.ValidationError(f"Enter a date between {EARLIEST_DATE.year} and {LATEST_DATE.year}.")
+
+
+class DateRangeForm(forms.Form):
+    """A From/To filter: both optional, bounded, and the end not before the start."""
+
+    date_from = BoundedDateField(required=False, label="From")
+    date_to = BoundedDateField(required=False, label="To")
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "The end date is before the start date.")
+        return cleaned
+
+
+class AuditFilterForm(DateRangeForm):
     user = forms.ChoiceField(required=False, label="User")
     item_type = forms.ChoiceField(required=False, label="Item type")
-    date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    field_order = ["user", "item_type", "date_from", "date_to"]
 
     def __init__(self, *args, operator, **kwargs):
         super().__init__(*args, **kwargs)
@@ -16,10 +44,3 @@ class AuditFilterForm(forms.Form):
         types = events.order_by("item_type").values_list("item_type", flat=True).distinct()
         self.fields["user"].choices = [("", "All users"), *[(u, u) for u in users]]
         self.fields["item_type"].choices = [("", "All items"), *[(t, t.capitalize()) for t in types]]
-
-    def clean(self):
-        cleaned = super().clean()
-        start, end = cleaned.get("date_from"), cleaned.get("date_to")
-        if start and end and start > end:
-            self.add_error("date_to", "The end date is before the start date.")
-        return cleaned

@@ -96,3 +96,15 @@ class TestAuditLogPage:
         assert email in admin_client.get(f"/o/{operator.slug}/audit-log/").content.decode()
 
 
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["audit-log/", "charges/", "wallet/", "charges/?format=csv", "wallet/?format=csv"])
+@pytest.mark.parametrize("params", [{"date_from": "0001-01-01"}, {"date_to": "9999-12-31"}])
+def test_out_of_range_filter_dates_are_a_400_with_a_message(admin_client, operator, path, params):
+    url = f"/o/{operator.slug}/{path}"
+    response = admin_client.get(url, params) if "?" not in url else admin_client.get(
+        url + "&" + "&".join(f"{k}={v}" for k, v in params.items()))
+    assert response.status_code == 400
+    if "format=csv" not in path:
+        assert "Enter a date between 1970 and 2999." in response.content.decode()
