@@ -5,12 +5,13 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 
 from accounts.forms import ProfileForm
+from portal.forms import posted
 
 
 @login_required
 def my_account(request):
     user = request.user
-    form = ProfileForm(request.POST or None, instance=user)
+    form = ProfileForm(posted(request), instance=user)
     if request.method == "POST":
         if form.is_valid():
             form.save()

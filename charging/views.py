@@ -18,6 +18,7 @@ from charging.forms import (
 )
 from operators.selectors import operator_balance
 from portal.errors import DomainError
+from portal.forms import posted
 from portal.tenancy import operator_view
 
 PAGE_SIZE = 50
@@ -34,11 +35,6 @@ def _filtered(request, form_class):
     form = form_class(data or None, operator=request.operator)
     filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
     return form, filters, data.urlencode()
-
-
-def _post(request):
-    """The POST data, bound even when empty (an empty POST is an invalid form, not a blank one)."""
-    return request.POST if request.method == "POST" else None
 
 
 def _files(request):
@@ -65,7 +61,7 @@ def site_list(request):
 
 @operator_view(GET="charging:write", POST="charging:write")
 def site_new(request):
-    form = SiteForm(_post(request))
+    form = SiteForm(posted(request))
     if request.method == "POST" and form.is_valid():
         site = services.site_create(operator=request.operator, actor=request.user, data=form.cleaned_data)
         messages.success(request, f"Site {site.name} created.")
@@ -78,7 +74,7 @@ def site_edit(request, site_id):
     site = selectors.site(operator=request.operator, site_id=site_id)
     if site is None:
         raise Http404("No such site")
-    form = SiteForm(_post(request), instance=selectors.site(operator=request.operator, site_id=site_id))
+    form = SiteForm(posted(request), instance=selectors.site(operator=request.operator, site_id=site_id))
     if request.method == "POST" and form.is_valid():
         changes = services.site_update(operator=request.operator, actor=request.user, site_id=site.pk,
                                        data=form.cleaned_data)
@@ -126,8 +122,8 @@ def _connector_values(formset):
 
 def _charge_point_form(request, cp=None):
     instance = selectors.charge_point(operator=request.operator, charge_point_id=cp.pk) if cp else None
-    form = ChargePointForm(_post(request), instance=instance, operator=request.operator)
-    formset = ConnectorFormSet(_post(request), instance=instance, prefix="connectors")
+    form = ChargePointForm(posted(request), instance=instance, operator=request.operator)
+    formset = ConnectorFormSet(posted(request), instance=instance, prefix="connectors")
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         data = {f: form.cleaned_data[f] for f in ChargePointForm.Meta.fields}
         try:
@@ -178,7 +174,7 @@ def charge_point_delete(request, charge_point_id):
 
 @operator_view(GET="charging:write", POST="charging:write")
 def charge_point_import(request):
-    form = ChargePointCsvForm(_post(request), _files(request))
+    form = ChargePointCsvForm(posted(request), _files(request))
     report = None
     if request.method == "POST" and form.is_valid():
         report = services.charge_points_import_csv(
@@ -258,7 +254,7 @@ def _charges_csv(request, qs):
 # --- CDR import --------------------------------------------------------------------------------------
 @operator_view(GET="charging:write", POST="charging:write")
 def cdr_import_new(request):
-    form = CdrUploadForm(_post(request), _files(request))
+    form = CdrUploadForm(posted(request), _files(request))
     if request.method == "POST" and form.is_valid():
         cdr_import = services.cdr_import_create(operator=request.operator, actor=request.user,
                                                 upload=form.cleaned_data["file"])

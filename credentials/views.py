@@ -6,6 +6,7 @@ from django.urls import reverse
 from credentials import catalogue, crypto, selectors, services
 from credentials.forms import CredentialForm
 from portal.errors import DomainError
+from portal.forms import posted
 from portal.tenancy import operator_view
 
 
@@ -56,7 +57,7 @@ def credential_new(request, platform):
     problem = crypto.key_problem()
     if problem:
         return _unavailable(request, problem)
-    form = CredentialForm(request.POST or None, platform=entry, initial={"name": entry.name})
+    form = CredentialForm(posted(request), platform=entry, initial={"name": entry.name})
     if request.method == "POST" and form.is_valid():
         try:
             credential = services.credential_create(
@@ -83,7 +84,7 @@ def credential_edit(request, credential_id):
         messages.error(request, f"The platform “{credential.platform}” is no longer offered: these "
                                 "credentials can only be deleted.")
         return redirect(_list_url(request))
-    form = CredentialForm(request.POST or None, platform=entry, credential=credential)
+    form = CredentialForm(posted(request), platform=entry, credential=credential)
     if request.method == "POST" and form.is_valid():
         try:
             changes = services.credential_update(

@@ -19,6 +19,7 @@ from members.forms import (
     expiry_datetime,
 )
 from portal.errors import DomainError
+from portal.forms import posted
 from portal.money import mask_email
 from portal.permissions import ROLE_DESCRIPTIONS, Role, role_choices_with_descriptions
 from portal.tenancy import operator_view
@@ -74,7 +75,7 @@ def role_description(request):
 @operator_view(GET="members:write", POST="members:write")
 def invite(request):
     operator = request.operator
-    form = InviteForm(request.POST or None, actor_role=request.membership.role,
+    form = InviteForm(posted(request), actor_role=request.membership.role,
                       description_url=_description_url(request))
     if request.method == "POST" and form.is_valid():
         try:
@@ -106,7 +107,7 @@ def member_settings(request, membership_id):
     operator = request.operator
     member = selectors.member_detail(operator=operator, membership_id=membership_id)
     initial = {"role": member.role, "expires_at": expiry_date(member.expires_at)}
-    form = MemberSettingsForm(request.POST or None, initial=initial, actor_role=request.membership.role,
+    form = MemberSettingsForm(posted(request), initial=initial, actor_role=request.membership.role,
                               description_url=_description_url(request))
     if request.method == "POST" and form.is_valid():
         day = form.cleaned_data["expires_at"]
@@ -146,7 +147,7 @@ def member_delete(request, membership_id):
 def member_extend(request, membership_id):
     operator = request.operator
     member = selectors.member_detail(operator=operator, membership_id=membership_id)
-    form = ExtendForm(request.POST or None)
+    form = ExtendForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             services.membership_extend(operator=operator, actor=request.user, membership_id=member.pk,

@@ -5,6 +5,7 @@ from django.urls import reverse
 from operators import selectors, services
 from operators.forms import BankAccountForm, SettingsForm
 from portal.errors import DomainError
+from portal.forms import posted
 from portal.tenancy import operator_view
 
 
@@ -31,7 +32,7 @@ def settings_edit(request):
     # A ModelForm writes cleaned values onto its instance: validate a fresh copy, so an invalid
     # POST leaves the request's operator (and the database) untouched.
     instance = type(operator).objects.get(pk=operator.pk) if request.method == "POST" else operator
-    form = SettingsForm(request.POST or None, instance=instance)
+    form = SettingsForm(posted(request), instance=instance)
     if request.method == "POST":
         if form.is_valid():
             changes = services.operator_update_settings(
@@ -62,7 +63,7 @@ def bank_account_detail(request, account_id):
 
 @operator_view(GET="bank_accounts:read", POST="bank_accounts:write")
 def bank_account_new(request):
-    form = BankAccountForm(request.POST or None)
+    form = BankAccountForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             account = services.bank_account_create(

@@ -4,6 +4,13 @@ from django import forms
 
 from portal.models import AuditEvent
 
+
+def posted(request):
+    """The form data for a view that shows a form on GET and saves it on POST: bound whenever the
+    method is POST, even with an empty body (an empty POST is an invalid form, not a blank one)."""
+    return request.POST if request.method == "POST" else None
+
+
 # Filters turn dates into the day's first and last instant in the local time zone; far outside
 # these years that overflows, and nothing in the portal is dated there anyway.
 EARLIEST_DATE, LATEST_DATE = date(1970, 1, 1), date(2999, 12, 31)
