@@ -1,32 +1,31 @@
 from django.contrib import admin
 
 from operators.models import BankAccount, Fee, Operator, WalletTransaction
+from portal.admin import AuditedAdmin, ReadOnlyAdmin
 
 
 @admin.register(Operator)
-class OperatorAdmin(admin.ModelAdmin):
+class OperatorAdmin(AuditedAdmin):
+    """Staff onboard operators here; changes are audited on the operator's own log."""
+
+    audit_fields = ("slug", "currency", *Operator.SETTINGS_FIELDS)
     list_display = ("name", "slug", "country", "currency", "vat_number")
     search_fields = ("name", "slug", "vat_number")
     prepopulated_fields = {"slug": ("name",)}
 
+    def audit_operator(self, obj):
+        return obj
+
 
 @admin.register(Fee)
-class FeeAdmin(admin.ModelAdmin):
-    """Platform staff edit fees here; operators see them read-only on their Overview."""
+class FeeAdmin(AuditedAdmin):
+    """Platform staff edit fees here; operators see them read-only on their Overview. A change to
+    an operator's own fee is audited on that operator's log."""
+
+    audit_fields = ("kind", "percentage", "amount", "currency", "valid_from", "note")
 
     list_display = ("kind", "operator", "display_value", "valid_from", "note")
     list_filter = ("kind", "operator")
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(WalletTransaction)

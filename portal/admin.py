@@ -1,7 +1,46 @@
+"""Django admin is for platform staff. Shared base classes keep it from bypassing the rules the
+portal enforces: `ReadOnlyAdmin` for data only the portal may change, `AuditedAdmin` for the
+few things staff edit (onboarding operators, their first Admin, fees), which writes the same
+audit event as the portal would."""
 from django.contrib import admin
 
-from operators.admin import ReadOnlyAdmin
+from portal import audit
 from portal.models import AuditEvent
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    """Saves by staff write an audit event on the operator concerned (who, before/after, IP).
+    Deleting is not offered: the portal's own pages do that, with their guards."""
+
+    audit_fields: tuple = ()
+
+    def audit_operator(self, obj):
+        return obj.operator
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        # Django admin runs this inside the change view's transaction.
+        before = audit.snapshot(type(obj).objects.get(pk=obj.pk), self.audit_fields) if change else {}
+        super().save_model(request, obj, form, change)
+        changes = audit.diff(before, audit.snapshot(obj, self.audit_fields))
+        operator = self.audit_operator(obj)
+        if operator is not None and (changes or not change):
+            verb = f"admin.{obj._meta.model_name}_{'changed' if change else 'created'}"
+            audit.record(operator=operator, actor=request.user, action="updated" if change else "created",
+                         item=obj, changes=changes, verb=verb)
 
 
 @admin.register(AuditEvent)
