@@ -142,13 +142,16 @@ class CsvReport:
 
 
 def _csv_rows(text):
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(text), strict=True)  # strict: an unclosed quote is an error
     if not reader.fieldnames:
         return None, "The file is empty."
     names = [(n or "").strip().lower() for n in reader.fieldnames]
     missing = [c for c in ("name", "evse_id") if c not in names]
     if missing:
         return None, f"Missing column(s): {', '.join(missing)}. Expected: {', '.join(CSV_COLUMNS)}."
+    twice = sorted({n for n in names if n and names.count(n) > 1})
+    if twice:
+        return None, f"Column(s) appear more than once: {', '.join(twice)}."
     unknown = [n for n in names if n and n not in CSV_COLUMNS]
     if unknown:
         return None, f"Unknown column(s): {', '.join(unknown)}. Expected: {', '.join(CSV_COLUMNS)}."
@@ -183,7 +186,11 @@ def _import_csv(operator, actor, text, import_valid_rows, report):
             report.header_error = f"The file has more than {MAX_CSV_ROWS} rows: split it."
             report.errors.clear()
             return report
+        extra = row.pop(None, None)  # cells beyond the header line
         row = {k: (v or "").strip() for k, v in row.items() if k}
+        if extra and any(cell.strip() for cell in extra):
+            report.errors.append((line, f"this line has {len(extra)} more cell(s) than the header"))
+            continue
         site_name = row.pop("site", "")
         data = {
             **row,

@@ -217,3 +217,15 @@ def test_charge_detail_shows_its_ledger_entries(admin_client, login, operator):
     assert "SESSION-7" in page and f"charge:{charge.pk}:income" in page
     other = ChargeFactory()  # another operator's charge: 404, not 403
     assert admin_client.get(url(operator, f"charges/{other.pk}/")).status_code == 404
+
+
+@pytest.mark.parametrize("text,message", [
+    ("name,evse_id,name\nA,DK*ABC*E1,B\n", "Column(s) appear more than once: name."),
+    ('name,evse_id\n"A,DK*ABC*E1\n', "The file is not a readable CSV file"),
+    ("name,evse_id\nA,DK*ABC*E1,surprise\n", "this line has 1 more cell(s) than the header"),
+])
+def test_csv_structure_problems_are_refused(admin_client, operator, text, message):
+    response = _upload(admin_client, operator, text)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not ChargePoint.objects.filter(operator=operator).exists()
