@@ -20,7 +20,8 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from charging.bulk import insert_ignore, is_postgresql
@@ -217,16 +218,31 @@ def _import_batch(*, operator, cdr_import, batch_size, checked, evses, schedule)
         attempted = len(sessions)
         new = _insert(operator, cdr_import, sessions, {}, now, evses)
         if credits:
-            refs = dict(Charge.objects.filter(operator=operator, credit_of__isnull=True,
-                                              external_id__in={p.credit_reference_id for _, p in credits})
-                        .values_list("external_id", "id"))
+            sessions_by_id = {
+                row["external_id"]: row for row in
+                Charge.objects.filter(operator=operator, credit_of__isnull=True,
+                                      external_id__in={p.credit_reference_id for _, p in credits})
+                .annotate(credited=Coalesce(Sum("credits__price"), Decimal("0")))
+                .values("id", "external_id", "charge_point_id", "price", "credited")
+            }
+            refs = {cdr_id: row["id"] for cdr_id, row in sessions_by_id.items()}
             ok = []
             for i, p in credits:
-                if p.credit_reference_id in refs:
-                    ok.append((i, p))
+                session = sessions_by_id.get(p.credit_reference_id)
+                if session is None:
+                    reason = f"Credit CDR refers to session {p.credit_reference_id}, which is not imported."
+                elif evses[p.evse_id] != session["charge_point_id"]:
+                    reason = (f"Credit CDR is for EVSE {p.evse_id}, but session {p.credit_reference_id} "
+                              "was on another charge point.")
+                elif session["credited"] + p.price < -session["price"]:  # credits are negative
+                    remaining = session["price"] + session["credited"]
+                    reason = (f"Credit CDR of {-p.price} {p.currency} exceeds what is left to credit on session "
+                              f"{p.credit_reference_id} ({remaining} {p.currency}).")
                 else:
-                    errors.append({"index": i, "id": p.id, "reason": (
-                        f"Credit CDR refers to session {p.credit_reference_id}, which is not imported.")})
+                    session["credited"] += p.price  # several credits in one batch add up
+                    ok.append((i, p))
+                    continue
+                errors.append({"index": i, "id": p.id, "reason": reason})
             attempted += len(ok)
             new += _insert(operator, cdr_import, ok, refs, now, evses)
         # Post what this batch inserted. Charges another import inserted meanwhile are theirs to post.

@@ -251,3 +251,21 @@ def test_an_unexpected_error_ends_the_import_as_failed(operator, point, fees, mo
     result = run(operator, [cdr("X-1", point.evse_id)])
     assert result.state == CdrImport.State.FAILED
     assert "unexpected error" in result.message and result.finished_at is not None
+
+
+def test_credits_cannot_exceed_the_session_or_come_from_another_charge_point(operator, point, fees):
+    other = ChargePointFactory(operator=operator, evse_id="DK*TST*E00002")
+    run(operator, [cdr("S2", point.evse_id, incl=100.00, excl=80.00)])
+
+    def credit(cdr_id, amount, evse=point.evse_id):
+        return cdr(cdr_id, evse, credit=True, credit_reference_id="S2",
+                   total_cost={"excl_vat": -amount * 0.8, "incl_vat": -amount}, total_energy=-1)
+
+    result = run(operator, [credit("C1", 60.00), credit("C2", 50.00), credit("C3", 40.00),
+                            credit("C4", 10.00, evse=other.evse_id)])
+    assert result.imported == 2  # 60 + 40 = the whole 100; the 50 would have gone beyond it
+    reasons = {e["id"]: e["reason"] for e in result.errors}
+    assert "exceeds what is left to credit on session S2 (40.00 DKK)" in reasons["C2"]
+    assert "was on another charge point" in reasons["C4"]
+    result = run(operator, [credit("C5", 0.01)])
+    assert result.imported == 0 and "(0.00 DKK)" in result.errors[0]["reason"]
