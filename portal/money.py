@@ -40,9 +40,3 @@ def mask_iban(iban: str) -> str:
         return "•" * len(compact)
     return f"{compact[:2]}•• •••• {compact[-4:]}"
 
-
-def mask_email(email: str) -> str:
-    """Enough of an address to recognise it, not to harvest it: "a•••n@nordlys.example"."""
-    local, _, domain = email.partition("@")
-    shown = local[0] + "•••" + (local[-1] if len(local) > 2 else "") if local else "•••"
-    return f"{shown}@{domain}"

@@ -178,9 +178,10 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE: dict = {}
-CELERY_BEAT_SCHEDULE["members-expiry-daily"] = {  # reminders 7 and 1 days ahead, expiries reached
-    "task": "members.process_membership_expiry", "schedule": crontab(hour=6, minute=0)}
+CELERY_BEAT_SCHEDULE = {
+    # Membership expiries reached, and reminders 7 days and 1 day ahead (members/tasks.py).
+    "members-expiry-daily": {"task": "members.process_membership_expiry", "schedule": crontab(hour=6, minute=0)},
+}
 
 # --- Logging ------------------------------------------------------------------------------------
 LOGGING = {
