@@ -5,6 +5,8 @@ On PostgreSQL: COPY (psycopg 3) into a temporary table, then one
 never raise and never duplicate (the second waits for the first's unique key, then skips it).
 Elsewhere (SQLite in development): `bulk_create(ignore_conflicts=True)`.
 """
+from contextlib import contextmanager
+
 from django.db import connection
 
 
@@ -22,6 +24,19 @@ def insert_ignore(model, fields: list[str], rows: list[tuple], returning: tuple[
                                   ignore_conflicts=True)
         return []
     meta = model._meta
+    with staged(model, fields, rows) as (cursor, temp, columns):
+        sql = f'INSERT INTO "{meta.db_table}" ({columns}) SELECT {columns} FROM "{temp}" ON CONFLICT DO NOTHING'
+        if returning:
+            sql += " RETURNING " + ", ".join(f'"{meta.get_field(f).column}"' for f in returning)
+        cursor.execute(sql)
+        return cursor.fetchall() if returning else []
+
+
+@contextmanager
+def staged(model, fields: list[str], rows: list[tuple]):
+    """PostgreSQL: COPY `rows` into a temporary table with `model`'s columns `fields`, for one
+    set-based statement to insert from. Yields (cursor, temporary table name, quoted column list)."""
+    meta = model._meta
     table = meta.db_table
     columns = ", ".join(f'"{meta.get_field(f).column}"' for f in fields)
     temp = f"_bulk_{table}"
@@ -29,13 +44,8 @@ def insert_ignore(model, fields: list[str], rows: list[tuple], returning: tuple[
         cursor.execute(f'DROP TABLE IF EXISTS "{temp}"')
         cursor.execute(f'CREATE TEMP TABLE "{temp}" ON COMMIT DROP AS SELECT {columns} FROM "{table}" WITH NO DATA')
         _copy_binary(cursor, temp, columns, rows)
-        sql = f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM "{temp}" ON CONFLICT DO NOTHING'
-        if returning:
-            sql += " RETURNING " + ", ".join(f'"{meta.get_field(f).column}"' for f in returning)
-        cursor.execute(sql)
-        result = cursor.fetchall() if returning else []
+        yield cursor, temp, columns
         cursor.execute(f'DROP TABLE "{temp}"')
-    return result
 
 
 def copy_rows(model, fields: list[str], rows) -> None:

@@ -13,15 +13,17 @@ percentage part of the fee (the fixed fee per transaction is not refunded).
 
 The unique (operator, reference) constraint makes posting idempotent: `post_charges` inserts with
 ON CONFLICT DO NOTHING, so a charge posts exactly once whoever posts it, however often; the CDR
-import posts only the charges its own INSERT just created (see `post_new_charges_sql`).
+import inserts charges and posts those its own INSERT created in one statement (see
+`insert_and_post_sql`).
 """
+from datetime import datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from charging.bulk import insert_ignore
+from charging.bulk import insert_ignore, staged
 from operators.models import Fee, WalletTransaction
 from portal.money import minor_unit
 
@@ -93,6 +95,21 @@ class FeeSchedule:
         return result
 
 
+    def periods(self) -> list[tuple]:
+        """The schedule as the periods in which the fees in force do not change (they change
+        only on a fee's `valid_from` day): [(start, end, *at_day(...)), ...], start and end
+        aware datetimes at local midnight, None for an open end."""
+        days = sorted({fee.valid_from for fee in self._fees})
+        starts = [None, *days]
+        ends = [*days, None]
+        first = days[0] - timedelta(days=1) if days else timezone.localdate()
+        return [(self._midnight(start), self._midnight(end), *self.at_day(start or first))
+                for start, end in zip(starts, ends, strict=True)]
+
+    def _midnight(self, day):
+        return datetime.combine(day, time.min, self._tz) if day else None
+
+
 def postable(charge) -> bool:
     return charge.state == "completed" and charge.price != 0 and charge.stopped_at is not None
 
@@ -134,52 +151,61 @@ def post_charges(*, operator, charges, schedule: FeeSchedule | None = None) -> N
     insert_ignore(WalletTransaction, LEDGER_COLUMNS, rows)
 
 
-def post_new_charges_sql(*, operator, charge_ids: list[int], days: set, schedule: FeeSchedule) -> None:
-    """PostgreSQL: post the entries of charges just inserted, computed by the database from the
-    charge rows (same amounts, rounding and notes as `entry_rows`; numeric round() is half away
-    from zero, like ROUND_HALF_UP). The fee schedule of each stop day comes from `schedule` as
-    a small VALUES list.
+def insert_and_post_sql(*, operator, model, fields: list[str], rows: list[tuple], schedule: FeeSchedule
+                        ) -> list[tuple[int, str]]:
+    """PostgreSQL: insert charges (`rows` in `fields` order), skipping those whose CDR id is
+    already imported, and post the entries of the charges this statement inserted, computed by
+    the database from the inserted rows (same amounts, rounding and notes as `entry_rows`;
+    numeric round() is half away from zero, like ROUND_HALF_UP). The fee schedule comes from
+    `schedule` as a short VALUES list of periods. Returns (id, external_id) of the inserted charges.
 
-    A plain INSERT (no ON CONFLICT, ~30 % faster): the charges were inserted by the caller's own
-    transaction a moment ago, so no one else can have posted their references yet. Were it ever
-    to happen, the unique (operator, reference) constraint refuses the INSERT and the batch rolls
+    One statement: COPY into a temporary table, then INSERT … ON CONFLICT DO NOTHING RETURNING
+    feeds the ledger INSERT. That one is a plain INSERT (no ON CONFLICT): the charges were inserted
+    by this very statement, so no one else can have posted their references yet. Were it ever to
+    happen, the unique (operator, reference) constraint refuses the INSERT and the batch rolls
     back: a charge can fail to post, never post twice."""
-    from django.db import connection
-
-    if not charge_ids:
-        return
+    if not rows:
+        return []
     currency = operator.currency
     places = -minor_unit(currency).as_tuple().exponent
-    fee_rows, params = [], []
-    for day in sorted(days):
-        rate, fixed, label, pct_label = schedule.at_day(day)
-        fee_rows.append("(%s::date, %s::numeric, %s::numeric, %s, %s)")
-        params += [day, rate, fixed, label, pct_label]
-    tz = timezone.get_current_timezone_name()
-    sql = f"""
-        WITH c AS (
-            SELECT ch.id, ch.price, ch.vat_amount, ch.stopped_at, ch.external_id,
-                   (ch.credit_of_id IS NOT NULL OR ch.price < 0) AS is_credit,
-                   f.rate, f.fixed, f.label, f.pct_label
-            FROM charging_charge ch
-            JOIN (VALUES {", ".join(fee_rows)}) AS f(day, rate, fixed, label, pct_label)
-              ON f.day = (ch.stopped_at AT TIME ZONE %s)::date
-            WHERE ch.id = ANY(%s) AND ch.state = 'completed' AND ch.price <> 0
-        ), e AS (
-            SELECT c.*, round(c.price * c.rate + CASE WHEN c.is_credit THEN 0 ELSE c.fixed END, {places}) AS fee
-            FROM c
-        )
-        INSERT INTO operators_wallettransaction ({", ".join(f'"{f}"' for f in LEDGER_COLUMNS)})
-        SELECT %s, stopped_at, stopped_at, 'charge', 'charge_income', 'complete', round(price, {places}),
-               round(vat_amount, {places}), %s, 'CHARGE', id::text, 'charge:' || id || ':income',
-               CASE WHEN is_credit THEN 'Credit of charge ' ELSE 'Charge ' END || coalesce(nullif(external_id, ''), id::text)
-        FROM e
-        UNION ALL
-        SELECT %s, stopped_at, stopped_at, 'charge', 'platform_fee', 'complete', -fee, 0, %s, 'CHARGE', id::text,
-               'charge:' || id || ':fee',
-               CASE WHEN is_credit THEN 'Platform fee refund (' || pct_label || ') for '
-                    ELSE 'Platform fee ' || label || ' for ' END || coalesce(nullif(external_id, ''), id::text)
-        FROM e WHERE fee <> 0
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, tz, list(charge_ids), operator.pk, currency, operator.pk, currency])
+    period_rows, params = [], []
+    for start, end, rate, fixed, label, pct_label in schedule.periods():
+        period_rows.append("(coalesce(%s::timestamptz, '-infinity'), coalesce(%s::timestamptz, 'infinity'), "
+                           "%s::numeric, %s::numeric, %s, %s)")
+        params += [start, end, rate, fixed, label, pct_label]
+    ledger_columns = ", ".join(f'"{f}"' for f in LEDGER_COLUMNS)
+    with staged(model, fields, rows) as (cursor, temp, columns):
+        cursor.execute(f"""
+            WITH ins AS (
+                INSERT INTO "{model._meta.db_table}" ({columns}) SELECT {columns} FROM "{temp}"
+                ON CONFLICT DO NOTHING
+                RETURNING id, external_id, price, vat_amount, stopped_at, state, credit_of_id
+            ), c AS (
+                SELECT ins.id, ins.price, ins.vat_amount, ins.stopped_at, ins.external_id,
+                       (ins.credit_of_id IS NOT NULL OR ins.price < 0) AS is_credit,
+                       f.rate, f.fixed, f.label, f.pct_label
+                FROM ins
+                JOIN (VALUES {", ".join(period_rows)}) AS f(starts, ends, rate, fixed, label, pct_label)
+                  ON ins.stopped_at >= f.starts AND ins.stopped_at < f.ends
+                WHERE ins.state = 'completed' AND ins.price <> 0
+            ), e AS (
+                SELECT c.*, round(c.price * c.rate + CASE WHEN c.is_credit THEN 0 ELSE c.fixed END, {places}) AS fee
+                FROM c
+            ), posted AS (
+                INSERT INTO operators_wallettransaction ({ledger_columns})
+                SELECT %s, stopped_at, stopped_at, 'charge', 'charge_income', 'complete', round(price, {places}),
+                       round(vat_amount, {places}), %s, 'CHARGE', id::text, 'charge:' || id || ':income',
+                       CASE WHEN is_credit THEN 'Credit of charge ' ELSE 'Charge ' END
+                       || coalesce(nullif(external_id, ''), id::text)
+                FROM e
+                UNION ALL
+                SELECT %s, stopped_at, stopped_at, 'charge', 'platform_fee', 'complete', -fee, 0, %s, 'CHARGE',
+                       id::text, 'charge:' || id || ':fee',
+                       CASE WHEN is_credit THEN 'Platform fee refund (' || pct_label || ') for '
+                            ELSE 'Platform fee ' || label || ' for ' END
+                       || coalesce(nullif(external_id, ''), id::text)
+                FROM e WHERE fee <> 0
+            )
+            SELECT id, external_id FROM ins
+        """, [*params, operator.pk, currency, operator.pk, currency])
+        return cursor.fetchall()

@@ -151,6 +151,27 @@ def test_fees_in_force_at_the_stop_time(operator, point):
     assert fees == {"Platform fee 5 % for MAR": Decimal("-5.00"), "Platform fee 2 % for JUL": Decimal("-2.00")}
 
 
+def test_fee_change_applies_from_local_midnight(operator, point):
+    """Fees change on a day in the portal's time zone (Europe/Copenhagen, UTC+2 in summer): a
+    session stopping at 23:30 local time on 31 May pays May's fee, one stopping at 00:30 on 1 June
+    pays June's, whichever database posts them."""
+    from datetime import datetime, timedelta
+
+    Fee.objects.create(operator=None, kind=Fee.Kind.REVENUE_PERCENTAGE, percentage=Decimal("5"),
+                       valid_from=date(2026, 1, 1))
+    Fee.objects.create(operator=operator, kind=Fee.Kind.REVENUE_PERCENTAGE, percentage=Decimal("2"),
+                       valid_from=date(2026, 6, 1))
+    stop_may = datetime(2026, 5, 31, 21, 30, tzinfo=UTC)  # 23:30 local
+    stop_june = datetime(2026, 5, 31, 22, 30, tzinfo=UTC)  # 00:30 local
+    run(operator, [cdr("MAY", "DK*TST*E00001", start=stop_may - timedelta(minutes=90)),
+                   cdr("JUNE", "DK*TST*E00001", start=stop_june - timedelta(minutes=90)),
+                   cdr("EARLY", "DK*TST*E00001", start=datetime(2025, 12, 1, tzinfo=UTC))])
+    fees = dict(WalletTransaction.objects.filter(kind="platform_fee").values_list("note", "amount"))
+    # before any fee was valid there is no fee entry at all
+    assert fees == {"Platform fee 5 % for MAY": Decimal("-5.00"), "Platform fee 2 % for JUNE": Decimal("-2.00")}
+    assert WalletTransaction.objects.filter(kind="charge_income").count() == 3
+
+
 def test_command(operator, point, tmp_path, capsys):
     path = tmp_path / "cdrs.json"
     path.write_text(_json([cdr("C1", "DK*TST*E00001"), cdr("C2", "DK*TST*NOPE")]))
