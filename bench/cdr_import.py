@@ -93,7 +93,7 @@ def main():
     # Set-up is committed, and the imports run outside any transaction, as the Celery task does
     # (each batch commits on its own). The data is removed again at the end unless --keep.
     with transaction.atomic():
-        stamp = datetime.now().strftime("%Y%m%d%H%M%S")
+        stamp = datetime.now().strftime("%Y%m%d%H%M%S%f")
         operator = Operator.objects.create(name=f"Bench {stamp}", slug=f"bench-{stamp}", country="DK",
                                            currency="DKK")
         Fee.objects.create(operator=operator, kind=Fee.Kind.REVENUE_PERCENTAGE, percentage=Decimal("3.5"),
