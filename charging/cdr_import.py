@@ -110,7 +110,7 @@ def _datetime(value, name):
     if not isinstance(value, str):
         raise Malformed(f"{name} is missing")
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value)  # Python 3.11+: accepts "Z" and other ISO 8601 forms
     except ValueError:
         raise Malformed(f"{name} is not a date-time: {value[:40]!r}") from None
     if timezone.is_naive(parsed):  # OCPI: UTC when no offset is given
@@ -169,7 +169,8 @@ def parse_cdr(cdr) -> Parsed:
             raise Malformed("negative amounts are only allowed in a credit CDR")
         if incl < excl:
             raise Malformed("total_cost.incl_vat is less than excl_vat")
-    price, vat = quantize(incl, currency), quantize(incl, currency) - quantize(excl, currency)
+    price = quantize(incl, currency)
+    vat = price - quantize(excl, currency)
     if credit:  # a correction: negative, whatever sign the sender used
         price, vat, kwh = -abs(price), -abs(vat), -abs(kwh)
     return Parsed(id=cdr_id, evse_id=evse_id, started_at=started, stopped_at=stopped,

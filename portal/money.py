@@ -1,10 +1,12 @@
 """Money and account-number presentation. Amounts are Decimal with an ISO 4217 currency."""
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 
 # Minor units of the currencies we operate in; anything else defaults to 2.
 MINOR_UNITS = {"JPY": 0, "ISK": 0, "KRW": 0}
 
 
+@cache  # a handful of currencies; called for every amount of an import
 def minor_unit(currency: str) -> Decimal:
     digits = MINOR_UNITS.get(currency.upper(), 2)
     return Decimal(1).scaleb(-digits)
