@@ -28,6 +28,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	@test -n "$(DATABASE_URL)" || (echo "Set DATABASE_URL to a PostgreSQL database (the benchmark measures PostgreSQL)." && exit 2)
+	$(DEV_ENV) $(PY) manage.py migrate --noinput -v0
 	$(DEV_ENV) $(PY) bench/cdr_import.py --charges 100000
 
 lint: $(STAMP)

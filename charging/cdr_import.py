@@ -56,7 +56,8 @@ class FileError(Exception):
 
 def parse_file(data: bytes | str) -> list:
     try:
-        payload = json.loads(data, parse_float=Decimal)
+        with _gc_paused():
+            payload = json.loads(data, parse_float=Decimal)
     except (ValueError, UnicodeDecodeError) as exc:
         raise FileError(f"The file is not valid JSON ({exc}).") from None
     except RecursionError:
@@ -402,6 +403,20 @@ def _run_batches(work, offsets, writers: int) -> None:
         thread.join()
     if failures:
         raise failures[0]
+
+
+@contextmanager
+def _gc_paused():
+    """JSON decoding makes a tree of new objects without a single reference cycle, so the cyclic
+    garbage collector has nothing to find in it, yet it would walk the growing tree again and
+    again (half of the parse time of 100 000 CDRs)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @contextmanager
