@@ -11,8 +11,9 @@ negative charge correcting the referenced session.
 
 Work happens in batches; each batch (charges, ledger entries, progress counters) is one
 transaction, so the progress shown is what is committed. On PostgreSQL two threads write batches
-at the same time, each on its own connection. Credit CDRs are written last, after every session
-of the file, so that a credit finds its session wherever it is in the file.
+at the same time, each on its own connection. Credit CDRs, and CDRs whose id occurs more than once
+in the file, are written last, one batch at a time in file order: a credit finds its session
+wherever it is in the file, and of repeated CDRs the first valid one wins.
 """
 import gc
 import json
@@ -225,6 +226,7 @@ def _import_batch(*, operator, cdr_import, processed, checked, evses, schedule):
 
 def _write_batch(*, operator, cdr_import, processed, parsed, errors, duplicates, evses, schedule):
     now = timezone.now()
+    own_transaction = not connection.in_atomic_block
     with transaction.atomic():
         if is_postgresql():
             # A crash may lose the last batches' commit (never corrupt them); the import is then
@@ -282,19 +284,21 @@ def _write_batch(*, operator, cdr_import, processed, parsed, errors, duplicates,
         # skipped: twice in this file, imported before, or inserted meanwhile by a concurrent import
         skipped = duplicates + (attempted - imported)
         errors.sort(key=lambda e: e["index"])
-        if is_postgresql():
+        if is_postgresql() and own_transaction:
             # Check the deferred foreign keys now rather than at COMMIT, so that the import's row,
             # locked by the UPDATE below, is held for a moment only (other writers update it too).
+            # (Not inside a caller's transaction: the setting would outlast this batch there.)
             with connection.cursor() as cursor:
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         CdrImport.objects.filter(pk=cdr_import.pk).update(
             processed=F("processed") + processed, imported=F("imported") + imported,
             skipped=F("skipped") + skipped, error_count=F("error_count") + len(errors))
         if errors:
+            # the first reasons in file order, whatever order the batches finish in
             current = CdrImport.objects.select_for_update().only("errors").get(pk=cdr_import.pk).errors
-            room = MAX_REPORTED_ERRORS - len(current)
-            if room > 0:
-                CdrImport.objects.filter(pk=cdr_import.pk).update(errors=current + errors[:room])
+            kept = sorted(current + errors, key=lambda e: e["index"])[:MAX_REPORTED_ERRORS]
+            if kept != current:
+                CdrImport.objects.filter(pk=cdr_import.pk).update(errors=kept)
     return imported, skipped, errors
 
 
@@ -329,37 +333,48 @@ def run_import(*, cdr_import: CdrImport, records: list | None = None, actor=None
     CdrImport.objects.filter(pk=cdr_import.pk).update(total=len(records))
     evses = dict(ChargePoint.objects.filter(operator=operator).exclude(evse_id="").values_list("evse_id", "id"))
     schedule = FeeSchedule(operator)
-    credits = []  # (index, Parsed): written after every session, since they refer to sessions
+    repeated = _repeated_ids(records)
+    # Held back from the parallel writers, and written afterwards one batch at a time in file
+    # order: credit CDRs (they refer to sessions, wherever those are in the file) and CDRs whose
+    # id occurs more than once in the file (so that the first valid one wins, as it would with
+    # one writer).
+    held_back = []  # (index, Parsed)
+    progress = _Progress(on_progress, cdr_import.pk)
 
-    def import_sessions(offset):
+    def import_batch(offset):
         batch = records[offset:offset + BATCH_SIZE]
         parsed, errors, duplicates = _check_batch(batch, offset, evses, operator.currency)
-        sessions = {}
+        direct, later = {}, []
         for cdr_id, (i, p) in parsed.items():
-            if p.credit_reference_id:
-                credits.append((i, p))
+            if p.credit_reference_id or cdr_id in repeated:
+                later.append((i, p))
             else:
-                sessions[cdr_id] = (i, p)
-        _import_batch(operator=operator, cdr_import=cdr_import, processed=len(batch) - (len(parsed) - len(sessions)),
-                      checked=(sessions, errors, duplicates), evses=evses, schedule=schedule)
-        if on_progress:
-            on_progress(CdrImport.objects.get(pk=cdr_import.pk))
+                direct[cdr_id] = (i, p)
+        held_back.extend(later)
+        _import_batch(operator=operator, cdr_import=cdr_import, processed=len(batch) - len(later),
+                      checked=(direct, errors, duplicates), evses=evses, schedule=schedule)
+        progress.report()
 
-    def import_credits(start):
-        chunk = credits[start:start + BATCH_SIZE]
+    def import_held_back(start):
+        chunk = held_back[start:start + BATCH_SIZE]
+        parsed, duplicates = {}, 0
+        for i, p in chunk:
+            if p.id in parsed:
+                duplicates += 1
+            else:
+                parsed[p.id] = (i, p)
         _import_batch(operator=operator, cdr_import=cdr_import, processed=len(chunk),
-                      checked=({p.id: (i, p) for i, p in chunk}, [], 0), evses=evses, schedule=schedule)
-        if on_progress:
-            on_progress(CdrImport.objects.get(pk=cdr_import.pk))
+                      checked=(parsed, [], duplicates), evses=evses, schedule=schedule)
+        progress.report()
 
     # Several writers only on PostgreSQL, and only when not inside a transaction of the caller's
     # (their own connections could not see its uncommitted rows).
     writers = WRITERS if is_postgresql() and not connection.in_atomic_block else 1
     with _records_frozen():
         try:
-            _run_batches(import_sessions, range(0, len(records), BATCH_SIZE), writers)
-            credits.sort(key=lambda item: item[0])
-            _run_batches(import_credits, range(0, len(credits), BATCH_SIZE), 1)
+            _run_batches(import_batch, range(0, len(records), BATCH_SIZE), writers)
+            held_back.sort(key=lambda item: (bool(item[1].credit_reference_id), item[0]))  # sessions first
+            _run_batches(import_held_back, range(0, len(held_back), BATCH_SIZE), 1)
         except FxMissing as exc:
             return _finish(cdr_import, actor, CdrImport.State.FAILED, str(exc))
         except Exception:
@@ -370,7 +385,40 @@ def run_import(*, cdr_import: CdrImport, records: list | None = None, actor=None
                            "The import stopped because of an unexpected error; batches before it were "
                            "imported. Our team has been notified. Importing the file again continues "
                            "where it stopped.")
+        except BaseException:  # interrupted (Ctrl-C, the worker shutting down): say so, then go on stopping
+            _finish(cdr_import, actor, CdrImport.State.FAILED,
+                    "The import was interrupted; batches before it were imported. Importing the file "
+                    "again continues where it stopped.")
+            raise
     return _finish(cdr_import, actor, CdrImport.State.DONE, "")
+
+
+def _repeated_ids(records) -> set[str]:
+    """CDR ids that occur more than once in the file (read as `parse_cdr` reads them)."""
+    seen, repeated = set(), set()
+    for cdr in records:
+        cdr_id = cdr.get("id") if isinstance(cdr, dict) else None
+        if isinstance(cdr_id, str):
+            cdr_id = cdr_id.strip()
+            (repeated if cdr_id in seen else seen).add(cdr_id)
+    return repeated
+
+
+class _Progress:
+    """Calls `on_progress` with the import as committed, from whichever writer finished a batch:
+    one call at a time, and never with less progress than the call before."""
+
+    def __init__(self, callback, pk):
+        self.callback, self.pk, self.lock, self.last = callback, pk, threading.Lock(), -1
+
+    def report(self):
+        if not self.callback:
+            return
+        with self.lock:
+            current = CdrImport.objects.get(pk=self.pk)
+            if current.processed > self.last:
+                self.last = current.processed
+                self.callback(current)
 
 
 def _run_batches(work, offsets, writers: int) -> None:
@@ -399,8 +447,14 @@ def _run_batches(work, offsets, writers: int) -> None:
     threads = [threading.Thread(target=writer, name=f"cdr-import-{n}") for n in range(min(writers, len(offsets)))]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
+    try:
+        for thread in threads:
+            thread.join()
+    except BaseException as exc:  # e.g. Ctrl-C while waiting: the writers finish their batch, then stop
+        failures.append(exc)
+        for thread in threads:
+            thread.join()
+        raise
     if failures:
         raise failures[0]
 
@@ -434,10 +488,7 @@ def _records_frozen():
 
 @transaction.atomic
 def _finish(cdr_import, actor, state, message):
-    cdr_import.refresh_from_db()
-    # parallel writers report their batches' errors in the order they finish
-    errors = sorted(cdr_import.errors, key=lambda e: e["index"])
-    CdrImport.objects.filter(pk=cdr_import.pk).update(state=state, message=message[:255], errors=errors,
+    CdrImport.objects.filter(pk=cdr_import.pk).update(state=state, message=message[:255],
                                                       finished_at=timezone.now())
     cdr_import.refresh_from_db()
     audit.record(operator=cdr_import.operator, actor=actor, action="created", item=cdr_import,

@@ -16,7 +16,8 @@ ON CONFLICT DO NOTHING, so a charge posts exactly once whoever posts it, however
 import inserts charges and posts those its own INSERT created in one statement (see
 `insert_and_post_sql`).
 """
-from datetime import datetime, time, timedelta
+from bisect import bisect_right
+from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
@@ -35,6 +36,7 @@ LEDGER_FIELDS = ["operator", "created_at", "completed_at", "group", "kind", "sta
                  "currency", "reference_type", "reference_id", "reference", "note"]
 LEDGER_COLUMNS = [f if f != "operator" else "operator_id" for f in LEDGER_FIELDS]
 ZERO = Decimal("0.00")
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2200, 1, 1)
 
 
 class FxMissing(Exception):
@@ -63,6 +65,7 @@ class FeeSchedule:
                           .order_by("kind", "-valid_from", "-id"))
         self._by_day = {}
         self._tz = timezone.get_current_timezone()
+        self._days = self._starts = None
 
     def in_force(self, day) -> list:
         chosen = {}
@@ -95,16 +98,23 @@ class FeeSchedule:
         return result
 
 
-    def periods(self) -> list[tuple]:
-        """The schedule as the periods in which the fees in force do not change (they change
-        only on a fee's `valid_from` day): [(start, end, *at_day(...)), ...], start and end
-        aware datetimes at local midnight, None for an open end."""
-        days = sorted({fee.valid_from for fee in self._fees})
-        starts = [None, *days]
-        ends = [*days, None]
-        first = days[0] - timedelta(days=1) if days else timezone.localdate()
-        return [(self._midnight(start), self._midnight(end), *self.at_day(start or first))
-                for start, end in zip(starts, ends, strict=True)]
+    def periods(self, moments) -> list[tuple]:
+        """The periods that contain one of `moments`, among those in which the fees in force do
+        not change (they change only on a fee's `valid_from` day, at local midnight):
+        [(start, end, *at_day(...)), ...], start and end aware datetimes, None for an open end.
+        Only those: like `at`, a fee that no moment falls under is never looked at (it may be
+        priced in a currency without an exchange rate)."""
+        if self._starts is None:
+            # Fees valid from before FIRST_DAY are in force for any CDR (imports take 2000–2099)
+            # and later than LAST_DAY for none: the periods need no dates outside that range.
+            days = sorted({fee.valid_from for fee in self._fees if FIRST_DAY < fee.valid_from < LAST_DAY})
+            self._days, self._starts = days, [self._midnight(day) for day in days]
+        days, starts = self._days, self._starts
+        result = []
+        for n in sorted({bisect_right(starts, moment) for moment in moments}):  # n: starts passed
+            result.append((starts[n - 1] if n else None, starts[n] if n < len(starts) else None,
+                           *self.at_day(days[n - 1] if n else FIRST_DAY)))
+        return result
 
     def _midnight(self, day):
         return datetime.combine(day, time.min, self._tz) if day else None
@@ -168,11 +178,15 @@ def insert_and_post_sql(*, operator, model, fields: list[str], rows: list[tuple]
         return []
     currency = operator.currency
     places = -minor_unit(currency).as_tuple().exponent
+    stop, price = fields.index("stopped_at"), fields.index("price")
     period_rows, params = [], []
-    for start, end, rate, fixed, label, pct_label in schedule.periods():
+    for start, end, rate, fixed, label, pct_label in schedule.periods(
+            row[stop] for row in rows if row[price] and row[stop] is not None):
         period_rows.append("(coalesce(%s::timestamptz, '-infinity'), coalesce(%s::timestamptz, 'infinity'), "
                            "%s::numeric, %s::numeric, %s, %s)")
         params += [start, end, rate, fixed, label, pct_label]
+    if not period_rows:  # nothing to post: a period no charge falls in
+        period_rows.append("('infinity'::timestamptz, 'infinity'::timestamptz, 0::numeric, 0::numeric, '', '')")
     ledger_columns = ", ".join(f'"{f}"' for f in LEDGER_COLUMNS)
     with staged(model, fields, rows) as (cursor, temp, columns):
         cursor.execute(f"""

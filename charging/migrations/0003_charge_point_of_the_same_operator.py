@@ -4,11 +4,13 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 # PostgreSQL only (SQLite cannot add a constraint to an existing table; it is the development
-# database). Django has no composite foreign keys, so the constraint is SQL.
+# database). Django has no composite foreign keys, so the constraint is SQL. NOT VALID: new rows
+# are checked from now on, and adding it takes a moment however many charges exist; 0004 then
+# checks the existing rows without blocking writes.
 ADD = """
 ALTER TABLE charging_charge ADD CONSTRAINT charge_point_of_operator
     FOREIGN KEY (operator_id, charge_point_id) REFERENCES charging_chargepoint (operator_id, id)
-    DEFERRABLE INITIALLY DEFERRED
+    DEFERRABLE INITIALLY DEFERRED NOT VALID
 """
 DROP = "ALTER TABLE charging_charge DROP CONSTRAINT charge_point_of_operator"
 

@@ -1,5 +1,5 @@
 import json
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -170,6 +170,44 @@ def test_fee_change_applies_from_local_midnight(operator, point):
     # before any fee was valid there is no fee entry at all
     assert fees == {"Platform fee 5 % for MAY": Decimal("-5.00"), "Platform fee 2 % for JUNE": Decimal("-2.00")}
     assert WalletTransaction.objects.filter(kind="charge_income").count() == 3
+
+
+def test_a_repeated_cdr_the_first_valid_one_wins(operator, point, fees):
+    result = run(operator, [cdr("TWICE", "DK*TST*NOPE"), cdr("TWICE", "DK*TST*E00001", incl=50.00, excl=40.00),
+                            cdr("TWICE", "DK*TST*E00001", incl=70.00, excl=56.00)])
+    assert (result.processed, result.imported, result.skipped, result.error_count) == (3, 1, 1, 1)
+    assert Charge.objects.get(external_id="TWICE").price == Decimal("50.00")
+
+
+def test_fees_no_charge_falls_under_are_not_looked_at(operator, point):
+    """An old fixed fee in a currency without an exchange rate, superseded long before the CDRs,
+    and a fee "valid from" year 1 (the admin accepts it) do not stop an import."""
+    Fee.objects.create(operator=None, kind=Fee.Kind.TRANSACTION_FIXED, amount=Decimal("0.30"), currency="USD",
+                       valid_from=date(2015, 1, 1))
+    Fee.objects.create(operator=None, kind=Fee.Kind.TRANSACTION_FIXED, amount=Decimal("0.25"), currency="EUR",
+                       valid_from=date(2020, 1, 1))
+    Fee.objects.create(operator=None, kind=Fee.Kind.REVENUE_PERCENTAGE, percentage=Decimal("1"),
+                       valid_from=date(1, 1, 1))
+    Fee.objects.create(operator=None, kind=Fee.Kind.TRANSACTION_FIXED, amount=Decimal("9"), currency="USD",
+                       valid_from=date(9999, 12, 31))
+    result = run(operator, [cdr("NOW", "DK*TST*E00001")])
+    assert (result.state, result.imported) == ("done", 1)
+    # 1 % of 100.00 + 0.25 EUR × 7.46 = 1.00 + 1.865 -> 2.87
+    assert WalletTransaction.objects.get(kind="platform_fee").amount == Decimal("-2.87")
+    result = run(operator, [cdr("OLD", "DK*TST*E00001", start=datetime(2016, 3, 1, tzinfo=UTC))])
+    assert (result.state, result.message) == ("failed", "No exchange rate from USD to DKK.")
+
+
+def test_an_interrupted_import_is_marked_failed(operator, point, fees, monkeypatch):
+    def interrupted(**kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(importer, "_write_batch", interrupted)
+    imp = CdrImport.objects.create(operator=operator, filename="t.json")
+    with pytest.raises(KeyboardInterrupt):
+        importer.run_import(cdr_import=imp, records=importer.parse_file(_json([cdr("A", "DK*TST*E00001")])))
+    imp.refresh_from_db()
+    assert imp.state == "failed" and "interrupted" in imp.message
 
 
 def test_command(operator, point, tmp_path, capsys):

@@ -62,16 +62,63 @@ def test_batches_written_by_several_threads_add_up(operator, monkeypatch):
     assert WalletTransaction.objects.filter(operator=operator).count() == 2 * 9
 
 
-def test_same_cdrs_in_crossing_order_import_once(operator, monkeypatch):
-    """Two batches with the same CDR ids in opposite order, written at the same time, wait on
-    each other's unique keys: PostgreSQL breaks the deadlock and the batch it aborted is retried."""
-    monkeypatch.setattr(importer, "BATCH_SIZE", 2000)
-    ids = [f"X{i}" for i in range(2000)]
-    records = [cdr(i, EVSE, start=start(n)) for n, i in enumerate(ids)]
-    result = run(operator, records + records[::-1])
-    assert (result.state, result.imported, result.skipped, result.error_count) == ("done", 2000, 2000, 0)
+def test_two_imports_of_the_same_cdrs_in_crossing_order_import_them_once(operator):
+    """Two imports of the same CDRs in opposite order, at the same time, wait on each other's
+    unique keys: PostgreSQL breaks the deadlock and the batch it aborted is retried."""
+    records = [cdr(f"X{n}", EVSE, start=start(n)) for n in range(2000)]
+    barrier, results, failures = threading.Barrier(2), [], []
+
+    def worker(file):
+        try:
+            imp = CdrImport.objects.create(operator=operator, filename="x.json")
+            barrier.wait()
+            results.append(importer.run_import(cdr_import=imp, records=importer.parse_file(json.dumps(file))))
+        except Exception as exc:  # reported below, in the main thread
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(file,)) for file in (records, records[::-1])]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures
+    assert sorted((r.state, r.imported, r.skipped, r.error_count) for r in results) == sorted(
+        [("done", r.imported, 2000 - r.imported, 0) for r in results])
+    assert sum(r.imported for r in results) == 2000
     assert Charge.objects.filter(operator=operator).count() == 2000
     assert WalletTransaction.objects.filter(operator=operator).count() == 4000
+
+
+def test_of_a_cdr_repeated_in_other_batches_the_first_valid_one_wins(operator, monkeypatch):
+    monkeypatch.setattr(importer, "BATCH_SIZE", 3)
+    records = [cdr(f"R{i}", EVSE, start=start(i)) for i in range(12)]
+    records[2] = cdr("TWICE", "DK*TST*NOPE")  # the first one is not valid (unknown EVSE)
+    records[5] = cdr("TWICE", EVSE, incl=50.00, excl=40.00)
+    records[9] = cdr("TWICE", EVSE, incl=70.00, excl=56.00)
+    records[3] = cdr("CR", EVSE, credit=True, credit_reference_id="R0",
+                     total_cost={"excl_vat": -8.00, "incl_vat": -10.00}, total_energy=-2)
+    records[10] = cdr("CR", EVSE, credit=True, credit_reference_id="R0",
+                      total_cost={"excl_vat": -40.00, "incl_vat": -50.00}, total_energy=-2)
+    result = run(operator, records)
+    assert (result.state, result.total, result.processed) == ("done", 12, 12)
+    # R0, R1, R4, R6, R7, R8, R11 + TWICE + CR; skipped: TWICE and CR once each; error: TWICE (index 2)
+    assert (result.imported, result.skipped, result.error_count) == (9, 2, 1)
+    assert Charge.objects.get(external_id="TWICE").price == Decimal("50.00")
+    assert Charge.objects.get(external_id="CR").price == Decimal("-10.00")
+
+
+def test_only_the_first_reasons_in_file_order_are_kept(operator, monkeypatch):
+    monkeypatch.setattr(importer, "BATCH_SIZE", 3)
+    monkeypatch.setattr(importer, "MAX_REPORTED_ERRORS", 2)
+    records = [cdr(f"E{i}", EVSE, start=start(i)) for i in range(12)]
+    records[0] = cdr("ORPHAN", EVSE, credit=True, credit_reference_id="NEVER")  # reported last (credit phase)
+    for i in (7, 8, 11):
+        records[i] = "not an object"
+    result = run(operator, records)
+    assert result.error_count == 4
+    assert [e["index"] for e in result.errors] == [0, 7]
 
 
 def test_a_batch_is_retried_after_a_deadlock_and_gives_up_after_four(operator, monkeypatch):

@@ -52,3 +52,24 @@ def test_a_charge_point_with_charges_cannot_move_to_another_operator():
         type(point).objects.filter(pk=point.pk).update(operator=OperatorFactory())
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+def test_an_import_inside_a_transaction_leaves_its_foreign_keys_deferred():
+    """The import checks its batches' keys early only in a transaction of its own: inside the
+    caller's, `SET CONSTRAINTS ALL IMMEDIATE` would outlast the import."""
+    import json
+
+    from charging import cdr_import as importer
+    from charging.models import CdrImport
+    from tests.charging.cdrs import cdr
+
+    point = ChargePointFactory(evse_id="DK*TST*E00001")
+    with transaction.atomic():
+        imp = CdrImport.objects.create(operator=point.operator, filename="t.json")
+        importer.run_import(cdr_import=imp, records=importer.parse_file(json.dumps([cdr("A", "DK*TST*E00001")])))
+        now = timezone.now()
+        # a row that breaks a deferred key for a moment, repaired before the end of the transaction
+        charge = Charge.objects.create(operator=OperatorFactory(), charge_point=point, started_at=now,
+                                       currency="DKK")
+        charge.delete()
+    assert Charge.objects.filter(operator=point.operator).count() == 1
