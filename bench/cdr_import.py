@@ -101,10 +101,9 @@ def main():
                   ((operator.pk, f"Bench {e}", "", e, "", "", "dc", Decimal("150"), "public", "available", "",
                     now, now) for e in evses))
     # As autovacuum keeps them in a running database: tables without the dead rows that earlier
-    # runs' clean-up leaves behind (inserting among them measures the clean-up, not the import),
-    # and statistics that know the charge points just created.
+    # runs' clean-up leaves behind (inserting among them measures the clean-up, not the import).
     with connection.cursor() as cursor:
-        for table in ("charging_chargepoint", "charging_charge", "operators_wallettransaction", "charging_cdrimport"):
+        for table in ("charging_charge", "operators_wallettransaction", "charging_cdrimport"):
             cursor.execute(f"VACUUM ANALYZE {table}")
     try:
         t = time.perf_counter()

@@ -332,6 +332,8 @@ def run_import(*, cdr_import: CdrImport, records: list | None = None, actor=None
         return _finish(cdr_import, actor, CdrImport.State.FAILED, str(exc))
     CdrImport.objects.filter(pk=cdr_import.pk).update(total=len(records))
     evses = dict(ChargePoint.objects.filter(operator=operator).exclude(evse_id="").values_list("evse_id", "id"))
+    if is_postgresql():
+        _analyze_if_never(ChargePoint)
     schedule = FeeSchedule(operator)
     repeated = _repeated_ids(records)
     # Held back from the parallel writers, and written afterwards one batch at a time in file
@@ -391,6 +393,20 @@ def run_import(*, cdr_import: CdrImport, records: list | None = None, actor=None
                     "again continues where it stopped.")
             raise
     return _finish(cdr_import, actor, CdrImport.State.DONE, "")
+
+
+def _analyze_if_never(model) -> None:
+    """Every inserted charge's foreign key is checked with a lookup of its charge point by
+    (id, operator), planned from the statistics of the charge point table. A table autovacuum
+    has not visited yet (a new database, charge points created a moment ago) has none, and the
+    planner then picks an index by operator, scanning all of the operator's charge points for
+    every charge (measured: 30 % slower import). Such a table is analysed first; this is quick,
+    and happens once (a table of someone else's is skipped with a warning by PostgreSQL)."""
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples < 0 FROM pg_class WHERE oid = %s::regclass", [table])
+        if cursor.fetchone()[0]:
+            cursor.execute(f'ANALYZE "{table}"')
 
 
 def _repeated_ids(records) -> set[str]:

@@ -81,8 +81,9 @@ class ChargePoint(models.Model):
             models.UniqueConstraint(
                 fields=["operator", "evse_id"], condition=~Q(evse_id=""), name="charge_point_unique_evse"
             ),
-            # the target of charges' (operator, charge point) foreign key (see Charge)
-            models.UniqueConstraint(fields=["operator", "id"], name="charge_point_operator_id"),
+            # The target of charges' (charge point, operator) foreign key (see Charge). id first:
+            # the key's check then finds its row by id whatever the planner's statistics say.
+            models.UniqueConstraint(fields=["id", "operator"], name="charge_point_operator_id"),
         ]
 
     def __str__(self):
@@ -135,10 +136,10 @@ class Charge(models.Model):
         OTHER = "other", "Other"
 
     # No single-column indexes: the composite indexes below start with these columns. No
-    # single-column foreign keys either: on PostgreSQL one composite foreign key (operator,
-    # charge point) -> charge point (operator, id) makes sure a charge's charge point belongs to
-    # the charge's operator (and so that both exist), with one check per inserted row instead
-    # of two (migration 0003). Deletion rules (CASCADE, PROTECT) are Django's, as before.
+    # single-column foreign keys either: on PostgreSQL one composite foreign key (charge point,
+    # operator) -> charge point (id, operator) makes sure a charge's charge point belongs to the
+    # charge's operator (and so that both exist), with one check per inserted row instead of two
+    # (migrations 0003 and 0004). Deletion rules (CASCADE, PROTECT) are Django's, as before.
     operator = models.ForeignKey("operators.Operator", on_delete=models.CASCADE, related_name="charges",
                                  db_index=False, db_constraint=False)
     charge_point = models.ForeignKey(ChargePoint, on_delete=models.PROTECT, related_name="charges", db_index=False,

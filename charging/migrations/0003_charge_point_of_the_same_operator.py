@@ -9,7 +9,7 @@ from django.db import migrations, models
 # checks the existing rows without blocking writes.
 ADD = """
 ALTER TABLE charging_charge ADD CONSTRAINT charge_point_of_operator
-    FOREIGN KEY (operator_id, charge_point_id) REFERENCES charging_chargepoint (operator_id, id)
+    FOREIGN KEY (charge_point_id, operator_id) REFERENCES charging_chargepoint (id, operator_id)
     DEFERRABLE INITIALLY DEFERRED NOT VALID
 """
 DROP = "ALTER TABLE charging_charge DROP CONSTRAINT charge_point_of_operator"
@@ -45,7 +45,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='chargepoint',
-            constraint=models.UniqueConstraint(fields=('operator', 'id'), name='charge_point_operator_id'),
+            constraint=models.UniqueConstraint(fields=('id', 'operator'), name='charge_point_operator_id'),
         ),
         migrations.RunPython(add_composite_key, drop_composite_key),
     ]
