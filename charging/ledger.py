@@ -97,7 +97,6 @@ class FeeSchedule:
                                       label[0] if percentage else "")
         return result
 
-
     def periods(self, moments) -> list[tuple]:
         """The periods that contain one of `moments`, among those in which the fees in force do
         not change (they change only on a fee's `valid_from` day, at local midnight):
@@ -117,7 +116,7 @@ class FeeSchedule:
         return result
 
     def _midnight(self, day):
-        return datetime.combine(day, time.min, self._tz) if day else None
+        return datetime.combine(day, time.min, self._tz)
 
 
 def postable(charge) -> bool:
