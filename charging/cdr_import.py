@@ -102,6 +102,10 @@ def _text(value, name, max_length=None):
         raise Malformed(f"{name} is missing")
     if "\x00" in value:
         raise Malformed(f"{name} contains a NUL character")
+    try:
+        value.encode()
+    except UnicodeEncodeError:  # e.g. a lone surrogate escape ("\ud800"): no database can store it
+        raise Malformed(f"{name} is not valid Unicode text") from None
     value = value.strip()
     if max_length and len(value) > max_length:
         raise Malformed(f"{name} is longer than {max_length} characters")
@@ -183,14 +187,14 @@ def parse_cdr(cdr) -> Parsed:
 def _record_id(cdr):
     if not isinstance(cdr, dict) or cdr.get("id") is None:
         return ""
-    return str(cdr.get("id")).replace("\x00", "")[:39]  # shown in the report (jsonb refuses NUL)
+    # shown in the report: jsonb refuses NUL and lone surrogates
+    return str(cdr.get("id")).replace("\x00", "").encode(errors="replace").decode()[:39]
 
 
 def _check_batch(batch, offset, evses, wallet_currency):
-    """Parse and check one batch (pure Python, no database): (parsed by CDR id, errors, duplicates)."""
-    errors = []
-    parsed = {}  # CDR id -> (index, Parsed); a CDR id twice in the file: the first wins
-    duplicates = 0
+    """Parse and check one batch (pure Python, no database): ([(index, Parsed)], errors). CDRs
+    repeated in the file are all in the list; which one is imported is decided when writing."""
+    errors, valid = [], []
     for i, cdr in enumerate(batch, start=offset):
         try:
             p = parse_cdr(cdr)
@@ -202,22 +206,21 @@ def _check_batch(batch, offset, evses, wallet_currency):
         elif p.currency != wallet_currency:
             errors.append({"index": i, "id": p.id,
                            "reason": f"Wrong currency: {p.currency}, the wallet is in {wallet_currency}."})
-        elif p.id in parsed:
-            duplicates += 1
         else:
-            parsed[p.id] = (i, p)
-    return parsed, errors, duplicates
+            valid.append((i, p))
+    return valid, errors
 
 
 def _import_batch(*, operator, cdr_import, processed, checked, evses, schedule):
     """Write one checked batch in one transaction, retried when PostgreSQL breaks a deadlock (two
     imports inserting the same CDR ids in crossing order at the same time; within one import,
     repeated ids are held back and written by one writer)."""
+    sessions, credits, errors, duplicates = checked
     for attempt in range(1, DEADLOCK_RETRIES + 1):
-        parsed, errors, duplicates = checked
         try:
-            return _write_batch(operator=operator, cdr_import=cdr_import, processed=processed, parsed=dict(parsed),
-                                errors=list(errors), duplicates=duplicates, evses=evses, schedule=schedule)
+            return _write_batch(operator=operator, cdr_import=cdr_import, processed=processed,
+                                sessions=dict(sessions), credits=credits, errors=list(errors), duplicates=duplicates,
+                                evses=evses, schedule=schedule)
         except OperationalError as exc:
             if getattr(exc.__cause__, "sqlstate", None) != "40P01" or attempt == DEADLOCK_RETRIES:
                 raise
@@ -225,7 +228,9 @@ def _import_batch(*, operator, cdr_import, processed, checked, evses, schedule):
             time.sleep(0.2 * attempt)  # let the other transaction finish first
 
 
-def _write_batch(*, operator, cdr_import, processed, parsed, errors, duplicates, evses, schedule):
+def _write_batch(*, operator, cdr_import, processed, sessions, credits, errors, duplicates, evses, schedule):
+    """`sessions`: {CDR id: (index, Parsed)}; `credits`: [(index, Parsed)] in file order, where
+    an id may repeat: the first copy that passes the checks is imported, the others are skipped."""
     now = timezone.now()
     own_transaction = not connection.in_atomic_block
     with transaction.atomic():
@@ -235,16 +240,19 @@ def _write_batch(*, operator, cdr_import, processed, parsed, errors, duplicates,
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
         else:  # PostgreSQL reports what it inserted (RETURNING); SQLite does not
-            existing = set(Charge.objects.filter(operator=operator, external_id__in=list(parsed))
+            existing = set(Charge.objects.filter(operator=operator, external_id__in=list(sessions))
                            .values_list("external_id", flat=True))
             for cdr_id in existing:
-                del parsed[cdr_id]
+                del sessions[cdr_id]
             duplicates += len(existing)
-        sessions = [ip for ip in parsed.values() if not ip[1].credit_reference_id]
-        credits = [ip for ip in parsed.values() if ip[1].credit_reference_id]
         attempted = len(sessions)
-        new = _insert(operator, cdr_import, sessions, {}, now, evses, schedule)
+        new = _insert(operator, cdr_import, sessions.values(), {}, now, evses, schedule)
+        inserted = {cdr_id: p for cdr_id, (_, p) in sessions.items()}
         if credits:
+            # Imported before, a session of this batch, or an earlier copy: skipped (a re-import
+            # must not count a credit twice against its session).
+            taken = set(Charge.objects.filter(operator=operator, external_id__in={p.id for _, p in credits})
+                        .values_list("external_id", flat=True))
             sessions_by_id = {
                 row["external_id"]: row for row in
                 Charge.objects.filter(operator=operator, credit_of__isnull=True,
@@ -256,6 +264,9 @@ def _write_batch(*, operator, cdr_import, processed, parsed, errors, duplicates,
             ok = []
             for i, p in credits:
                 session = sessions_by_id.get(p.credit_reference_id)
+                if p.id in taken:
+                    duplicates += 1
+                    continue
                 if session is None:
                     reason = f"Credit CDR refers to session {p.credit_reference_id}, which is not imported."
                 elif evses[p.evse_id] != session["charge_point_id"]:
@@ -268,6 +279,8 @@ def _write_batch(*, operator, cdr_import, processed, parsed, errors, duplicates,
                 else:
                     session["credited"] += p.price  # several credits in one batch add up
                     ok.append((i, p))
+                    taken.add(p.id)
+                    inserted[p.id] = p
                     continue
                 errors.append({"index": i, "id": p.id, "reason": reason})
             attempted += len(ok)
@@ -275,7 +288,7 @@ def _write_batch(*, operator, cdr_import, processed, parsed, errors, duplicates,
         if not is_postgresql():  # (PostgreSQL posts in the INSERT statement itself)
             rows = []
             for charge_id, cdr_id in new:
-                p = parsed[cdr_id][1]
+                p = inserted[cdr_id]
                 if p.price:
                     rows.extend(entry_rows(operator=operator, schedule=schedule, charge_id=charge_id, name=cdr_id,
                                            price=p.price, vat=p.vat, at=p.stopped_at,
@@ -338,36 +351,42 @@ def run_import(*, cdr_import: CdrImport, records: list | None = None, actor=None
     schedule = FeeSchedule(operator)
     repeated = _repeated_ids(records)
     # Held back from the parallel writers, and written afterwards one batch at a time in file
-    # order: credit CDRs (they refer to sessions, wherever those are in the file) and CDRs whose
-    # id occurs more than once in the file (so that the first valid one wins, as it would with
-    # one writer).
+    # order, sessions first: credit CDRs (they refer to sessions, wherever those are in the file)
+    # and CDRs whose id occurs more than once in the file. Of those, the first copy that is
+    # accepted is imported and the others skipped, however the file falls into batches; an id
+    # used by a session and by a credit goes to the session.
     held_back = []  # (index, Parsed)
     progress = _Progress(on_progress, cdr_import.pk)
 
     def import_batch(offset):
         batch = records[offset:offset + BATCH_SIZE]
-        parsed, errors, duplicates = _check_batch(batch, offset, evses, operator.currency)
-        direct, later = {}, []
-        for cdr_id, (i, p) in parsed.items():
-            if p.credit_reference_id or cdr_id in repeated:
-                later.append((i, p))
+        valid, errors = _check_batch(batch, offset, evses, operator.currency)
+        direct = {}
+        for i, p in valid:
+            if p.credit_reference_id or p.id in repeated:
+                held_back.append((i, p))
             else:
-                direct[cdr_id] = (i, p)
-        held_back.extend(later)
-        _import_batch(operator=operator, cdr_import=cdr_import, processed=len(batch) - len(later),
-                      checked=(direct, errors, duplicates), evses=evses, schedule=schedule)
+                direct[p.id] = (i, p)
+        _import_batch(operator=operator, cdr_import=cdr_import, processed=len(batch) - (len(valid) - len(direct)),
+                      checked=(direct, [], errors, 0), evses=evses, schedule=schedule)
         progress.report()
 
-    def import_held_back(start):
-        chunk = held_back[start:start + BATCH_SIZE]
-        parsed, duplicates = {}, 0
-        for i, p in chunk:
-            if p.id in parsed:
+    def import_held_back_sessions(start):
+        chunk = held_back_sessions[start:start + BATCH_SIZE]
+        sessions, duplicates = {}, 0
+        for i, p in chunk:  # a session is never refused here: of repeated ones the first wins
+            if p.id in sessions:
                 duplicates += 1
             else:
-                parsed[p.id] = (i, p)
+                sessions[p.id] = (i, p)
         _import_batch(operator=operator, cdr_import=cdr_import, processed=len(chunk),
-                      checked=(parsed, [], duplicates), evses=evses, schedule=schedule)
+                      checked=(sessions, [], [], duplicates), evses=evses, schedule=schedule)
+        progress.report()
+
+    def import_held_back_credits(start):
+        chunk = held_back_credits[start:start + BATCH_SIZE]
+        _import_batch(operator=operator, cdr_import=cdr_import, processed=len(chunk),
+                      checked=({}, chunk, [], 0), evses=evses, schedule=schedule)
         progress.report()
 
     # Several writers only on PostgreSQL, and only when not inside a transaction of the caller's
@@ -376,8 +395,11 @@ def run_import(*, cdr_import: CdrImport, records: list | None = None, actor=None
     with _records_frozen():
         try:
             _run_batches(import_batch, range(0, len(records), BATCH_SIZE), writers)
-            held_back.sort(key=lambda item: (bool(item[1].credit_reference_id), item[0]))  # sessions first
-            _run_batches(import_held_back, range(0, len(held_back), BATCH_SIZE), 1)
+            held_back.sort(key=lambda item: item[0])  # file order
+            held_back_sessions = [item for item in held_back if not item[1].credit_reference_id]
+            held_back_credits = [item for item in held_back if item[1].credit_reference_id]
+            _run_batches(import_held_back_sessions, range(0, len(held_back_sessions), BATCH_SIZE), 1)
+            _run_batches(import_held_back_credits, range(0, len(held_back_credits), BATCH_SIZE), 1)
         except FxMissing as exc:
             return _finish(cdr_import, actor, CdrImport.State.FAILED, str(exc))
         except Exception:
@@ -469,8 +491,12 @@ def _run_batches(work, offsets, writers: int) -> None:
             thread.join()
     except BaseException as exc:  # e.g. Ctrl-C while waiting: the writers finish their batch, then stop
         failures.append(exc)
-        for thread in threads:
-            thread.join()
+        while any(thread.is_alive() for thread in threads):  # (a second Ctrl-C waits for them too)
+            try:
+                for thread in threads:
+                    thread.join()
+            except BaseException:
+                continue
         raise
     if failures:
         raise failures[0]

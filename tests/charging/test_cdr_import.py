@@ -179,6 +179,43 @@ def test_a_repeated_cdr_the_first_valid_one_wins(operator, point, fees):
     assert Charge.objects.get(external_id="TWICE").price == Decimal("50.00")
 
 
+def credit(cdr_id, session_id, amount, **kw):
+    return cdr(cdr_id, "DK*TST*E00001", credit=True, credit_reference_id=session_id,
+               total_cost={"excl_vat": -amount * 0.8, "incl_vat": -amount}, total_energy=-1, **kw)
+
+
+def test_a_repeated_credit_refused_once_is_imported_from_its_next_copy(operator, point, fees):
+    result = run(operator, [cdr("S", "DK*TST*E00001"), credit("C", "S", 500.00), credit("C", "S", 10.00)])
+    assert (result.processed, result.imported, result.skipped, result.error_count) == (3, 2, 0, 1)
+    assert "exceeds what is left" in result.errors[0]["reason"] and result.errors[0]["index"] == 1
+    assert Charge.objects.get(external_id="C").price == Decimal("-10.00")
+
+
+def test_an_id_used_by_a_session_and_a_credit_goes_to_the_session(operator, point, fees):
+    result = run(operator, [cdr("S", "DK*TST*E00001"), credit("X", "S", 10.00), cdr("X", "DK*TST*E00001")])
+    assert (result.processed, result.imported, result.skipped, result.error_count) == (3, 2, 1, 0)
+    assert Charge.objects.get(external_id="X").credit_of is None
+
+
+def test_reimporting_credits_does_not_count_them_twice(operator, point, fees):
+    run(operator, [cdr("S", "DK*TST*E00001"), credit("C1", "S", 40.00)])
+    result = run(operator, [cdr("S", "DK*TST*E00001"), credit("C1", "S", 40.00), credit("C2", "S", 50.00)])
+    assert (result.imported, result.skipped, result.error_count) == (1, 2, 0)
+    assert sorted(Charge.objects.filter(credit_of__external_id="S").values_list("price", flat=True)) == [
+        Decimal("-50.00"), Decimal("-40.00")]
+    again = run(operator, [cdr("S", "DK*TST*E00001"), credit("C1", "S", 40.00), credit("C2", "S", 50.00)])
+    assert (again.imported, again.skipped, again.error_count) == (0, 3, 0)
+
+
+def test_text_that_is_not_valid_unicode_is_a_malformed_record(operator, point, fees):
+    result = run(operator, [cdr("BAD\ud800", "DK*TST*E00001"), cdr("OK", "DK*TST*E00001"),
+                            cdr("ALSO-BAD", "DK*TST*E0000\udfff")])
+    assert (result.state, result.imported, result.error_count) == ("done", 1, 2)
+    assert [(e["id"], e["reason"]) for e in result.errors] == [
+        ("BAD?", "Malformed record: id is not valid Unicode text."),
+        ("ALSO-BAD", "Malformed record: cdr_location.evse_id is not valid Unicode text.")]
+
+
 def test_fees_no_charge_falls_under_are_not_looked_at(operator, point):
     """An old fixed fee in a currency without an exchange rate, superseded long before the CDRs,
     and a fee "valid from" year 1 (the admin accepts it) do not stop an import."""
