@@ -1,8 +1,9 @@
 """Fast inserts that skip rows a unique constraint already holds.
 
-On PostgreSQL: COPY (psycopg 3) into a temporary table, then one
-`INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING …`, so concurrent writers of the same rows
-never raise and never duplicate (the second waits for the first's unique key, then skips it).
+On PostgreSQL: COPY (psycopg 3) into a temporary table (`staged`), then one
+`INSERT … SELECT … ON CONFLICT DO NOTHING`, so concurrent writers of the same rows never raise
+and never duplicate (the second waits for the first's unique key, then skips it). The CDR import
+builds its own statement on `staged` (`charging.ledger.insert_and_post_sql`).
 Elsewhere (SQLite in development): `bulk_create(ignore_conflicts=True)`.
 """
 from contextlib import contextmanager
@@ -14,22 +15,17 @@ def is_postgresql() -> bool:
     return connection.vendor == "postgresql"
 
 
-def insert_ignore(model, fields: list[str], rows: list[tuple], returning: tuple[str, ...] = ()) -> list[tuple]:
-    """Insert `rows` (tuples in `fields` order) into `model`'s table, skipping conflicts.
-    Returns the `returning` columns of the inserted rows (PostgreSQL only; [] elsewhere)."""
+def insert_ignore(model, fields: list[str], rows: list[tuple]) -> None:
+    """Insert `rows` (tuples in `fields` order) into `model`'s table, skipping conflicts."""
     if not rows:
-        return []
+        return
     if not is_postgresql():
         model.objects.bulk_create((model(**dict(zip(fields, row, strict=False))) for row in rows), batch_size=500,
                                   ignore_conflicts=True)
-        return []
-    meta = model._meta
+        return
     with staged(model, fields, rows) as (cursor, temp, columns):
-        sql = f'INSERT INTO "{meta.db_table}" ({columns}) SELECT {columns} FROM "{temp}" ON CONFLICT DO NOTHING'
-        if returning:
-            sql += " RETURNING " + ", ".join(f'"{meta.get_field(f).column}"' for f in returning)
-        cursor.execute(sql)
-        return cursor.fetchall() if returning else []
+        cursor.execute(f'INSERT INTO "{model._meta.db_table}" ({columns}) SELECT {columns} FROM "{temp}" '
+                       "ON CONFLICT DO NOTHING")
 
 
 @contextmanager
