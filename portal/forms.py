@@ -3,6 +3,32 @@ from datetime import date
 from django import forms
 
 from portal.models import AuditEvent
+from portal.validators import single_line_text, visible_name
+
+
+class TextRules:
+    """The portal's text rules on every form (all forms derive from `Form` / `ModelForm` below; a
+    test checks it): each one-line text field (a CharField not shown as a textarea or password)
+    refuses control, line-break, bidi-override and invisible characters (`single_line_text`), and
+    the fields named in `name_fields` must also show a visible character (`visible_name`)."""
+
+    name_fields = ("name",)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            if not isinstance(field, forms.CharField) or isinstance(field.widget, (forms.Textarea,
+                                                                                   forms.PasswordInput)):
+                continue
+            field.validators.append(visible_name if name in self.name_fields else single_line_text)
+
+
+class Form(TextRules, forms.Form):
+    pass
+
+
+class ModelForm(TextRules, forms.ModelForm):
+    pass
 
 
 def posted(request):
@@ -25,7 +51,7 @@ class BoundedDateField(forms.DateField):
             raise forms.ValidationError(f"Enter a date between {EARLIEST_DATE.year} and {LATEST_DATE.year}.")
 
 
-class DateRangeForm(forms.Form):
+class DateRangeForm(Form):
     """A From/To filter: both optional, bounded, and the end not before the start."""
 
     date_from = BoundedDateField(required=False, label="From")

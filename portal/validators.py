@@ -75,8 +75,9 @@ def refused_character(value: str) -> str | None:
 
 
 def single_line_text(value: str) -> str:
-    """Validator for a one-line text field; returns the value unchanged."""
-    if value:
+    """Validator for a one-line text field; returns the value unchanged. (Values that are not
+    text, e.g. a parsed phone number, were checked by their own field.)"""
+    if isinstance(value, str) and value:
         char = refused_character(value)
         if char is not None:
             raise ValidationError(f"This text contains {describe_character(char)}; type it on one line without it.",
@@ -100,7 +101,7 @@ def is_visible(value: str) -> bool:
 def visible_name(value: str) -> str:
     """Validator for names: single-line text that shows at least one character."""
     single_line_text(value)
-    if value and not is_visible(value):
+    if isinstance(value, str) and value and not is_visible(value):
         raise ValidationError("Enter a name with visible characters (this one is blank or made only of "
                               "invisible characters).", code="invisible")
     return value
@@ -128,7 +129,7 @@ def iso_country(value: str) -> str:
     if not code:
         return ""
     if len(code) != 2 or not code.isascii() or not code.isalpha():
-        raise ValidationError("Use the two-letter ISO 3166 country code, e.g. DK.", code="country")
+        raise ValidationError("Use the two-letter ISO country code (ISO 3166), e.g. DK.", code="country")
     if code not in ISO_COUNTRIES:
         raise ValidationError(f"“{code}” is not an ISO 3166 country code (e.g. DK, DE, NO).", code="country")
     return code
