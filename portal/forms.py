@@ -6,21 +6,39 @@ from portal.models import AuditEvent
 from portal.validators import single_line_text, visible_name
 
 
+def _ascii_input(field, message=None):
+    """Wraps a number or id field's parsing: Python's int() and Decimal() read '٢٢' or '２２' as 22,
+    so such input is refused before it is parsed (a choice field says its own invalid-choice
+    message)."""
+    to_python = field.to_python
+
+    def parse(value):
+        if isinstance(value, str) and not value.isascii():
+            raise forms.ValidationError(message or field.error_messages["invalid_choice"] % {"value": ""},
+                                        code="ascii")
+        return to_python(value)
+    return parse
+
+
 class TextRules:
     """The portal's text rules on every form (all forms derive from `Form` / `ModelForm` below; a
     test checks it): each one-line text field (a CharField not shown as a textarea or password)
-    refuses control, line-break, bidi-override and invisible characters (`single_line_text`), and
-    the fields named in `name_fields` must also show a visible character (`visible_name`)."""
+    refuses control, line-break, bidi-override and invisible characters (`single_line_text`), the
+    fields named in `name_fields` must also show a visible character (`visible_name`), and number
+    and id fields take the ASCII digits 0-9 only."""
 
     name_fields = ("name",)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for name, field in self.fields.items():
-            if not isinstance(field, forms.CharField) or isinstance(field.widget, (forms.Textarea,
-                                                                                   forms.PasswordInput)):
-                continue
-            field.validators.append(visible_name if name in self.name_fields else single_line_text)
+            if isinstance(field, (forms.IntegerField, forms.DecimalField, forms.FloatField)):
+                field.to_python = _ascii_input(field, "Enter a number with the digits 0-9.")
+            elif isinstance(field, forms.ModelChoiceField):
+                field.to_python = _ascii_input(field)
+            elif isinstance(field, forms.CharField) and not isinstance(field.widget, (forms.Textarea,
+                                                                                       forms.PasswordInput)):
+                field.validators.append(visible_name if name in self.name_fields else single_line_text)
 
 
 class Form(TextRules, forms.Form):
