@@ -385,7 +385,8 @@ def _raw(records, **numbers):
     ("excl_vat", "1e999999999", "total_cost.excl_vat is out of range"),
     ("excl_vat", "9" * 5000, "total_cost.excl_vat is out of range"),
     ("incl_vat", "-1E+999999999", "total_cost.incl_vat is out of range"),
-])
+], ids=["1e999999999", "-1e999999999", "int-5000-digits", "NaN", "Infinity", "excl-1e999999999", "excl-int-5000-digits",
+        "incl--1E+999999999"])
 def test_huge_numbers_are_one_malformed_record_not_a_failed_import(operator, point, fees, field, raw, reason):
     bad = cdr("HUGE", point.evse_id)
     if field == "total_energy":
