@@ -4,11 +4,13 @@ Defaults are safe for production (DEBUG off, secure cookies, HSTS, SSL redirect)
 sets DJANGO_DEBUG=true for the local demo. Every variable is listed in `.env.example` and in the
 README's environment table.
 """
+import ipaddress
 import os
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -192,6 +194,11 @@ PHONENUMBER_DEFAULT_FORMAT = "INTERNATIONAL"
 # request comes from one of them (rightmost address that is not a trusted proxy). Empty: the
 # header is ignored and REMOTE_ADDR is the client.
 TRUSTED_PROXIES = env.list("DJANGO_TRUSTED_PROXIES", default=[])
+for _proxy in TRUSTED_PROXIES:  # fail at start-up, not on the first request
+    try:
+        ipaddress.ip_network(_proxy.strip(), strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"DJANGO_TRUSTED_PROXIES: {_proxy!r} is not an IP address or network.") from None
 
 # --- Cache: shared by every worker (sign-in limits); Redis when REDIS_URL is set ---------------
 REDIS_URL = env.str("REDIS_URL", default="")

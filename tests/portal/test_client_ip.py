@@ -95,3 +95,17 @@ class TestUsedByAuditAndLimits:
         response = attacker.post("/accounts/login/", {"login": owner.email, "password": PASSWORD},
                                  HTTP_X_FORWARDED_FOR="198.18.0.99")
         assert "Too many failed login attempts" in response.content.decode()
+
+
+def test_a_bad_trusted_proxy_stops_the_start_up_with_a_clear_message():
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "DJANGO_TRUSTED_PROXIES": "127.0.0.1,10.0.0.0/33"}
+    result = subprocess.run([sys.executable, "-c", "from django.conf import settings; settings.TRUSTED_PROXIES"],
+                            env=env, cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert "DJANGO_TRUSTED_PROXIES: '10.0.0.0/33' is not an IP address or network." in result.stderr
