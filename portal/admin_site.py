@@ -27,8 +27,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 MFA_REQUIRED_MESSAGE = (
-    "Two-factor authentication is required to use the admin. "
-    "Set up an authenticator app below, then open the admin again."
+    "Two-factor authentication is required to use the admin: "
+    "set up an authenticator app, then open the admin again."
 )
 MFA_AGAIN_MESSAGE = "Enter a code from your authenticator app to open the admin."
 

@@ -91,7 +91,7 @@ class TestAdminSignIn:
         setup_url = "/accounts/2fa/totp/activate/?next=%2Fadmin%2F"
         # allauth asks for the password again before a security change, then shows the set-up
         assert response.redirect_chain[-1][0] == "/accounts/reauthenticate/?" + urlencode({"next": setup_url})
-        assert "Two-factor authentication is required to use the admin." in response.content.decode()
+        assert "Two-factor authentication is required to use the admin: set up an authenticator app" in response.content.decode()
         response = client.post(response.redirect_chain[-1][0], {"password": PASSWORD})
         assert response["Location"] == setup_url
         assert "Authenticator" in client.get(setup_url).content.decode()

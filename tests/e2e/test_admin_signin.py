@@ -35,7 +35,7 @@ def test_staff_without_two_factor_are_told_to_set_it_up(page):
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign In").click()
 
-    expect(page.get_by_text("Two-factor authentication is required to use the admin.")).to_be_visible()
+    expect(page.get_by_text("Two-factor authentication is required to use the admin:")).to_be_visible()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "admin-requires-two-factor.png"), full_page=True)
     page.get_by_label("Password").fill(PASSWORD)  # allauth confirms the password first
