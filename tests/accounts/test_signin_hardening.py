@@ -198,7 +198,7 @@ class TestLockout:
 
     def test_a_known_device_is_limited_by_its_own_bucket(self):
         owner, device = UserFactory(), Client()
-        attempt(device, owner, PASSWORD, OWNER)
+        assert attempt(device, owner, PASSWORD, OWNER).status_code == 302
         device.post("/accounts/logout/")
         fail(device, owner, 10, OWNER)
         assert TOO_MANY in attempt(device, owner, PASSWORD, OWNER).content.decode()
@@ -210,7 +210,7 @@ class TestLockout:
     def test_the_known_device_cookie_is_per_account_and_cannot_be_forged(self):
         owner, other = UserFactory(), UserFactory()
         device = Client()
-        attempt(device, owner, PASSWORD, ATTACKER)
+        assert attempt(device, owner, PASSWORD, ATTACKER).status_code == 302
         device.post("/accounts/logout/")
         fail(device, other, 5, ATTACKER)  # known device of `owner`, not of `other`
         assert TOO_MANY in attempt(device, other, PASSWORD, ATTACKER).content.decode()
@@ -279,3 +279,23 @@ def test_failed_sign_ins_are_counted_in_redis_where_every_worker_sees_them():
         f"{settings.CACHE_KEY_PREFIX}:*:allauth:rl:{signin_limits.APP}:*")
     buckets = {k.decode().split(":")[5] for k in keys if not k.endswith(b":lock")}
     assert buckets == {"address", "account_address", "account"}
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL (Redis)")
+def test_tests_clear_only_their_own_cache_keys_in_the_shared_redis_database():
+    """The autouse fixture must not flush the database the Celery broker and the other pytest-xdist
+    workers use, and must empty this process's counters."""
+    import redis
+    from django.core.cache import cache
+
+    from tests.conftest import _clear_cache
+
+    shared = redis.Redis.from_url(os.environ["REDIS_URL"])
+    shared.set("test-other-worker:1:allauth:rl:portal.signin:address:x", "1", ex=60)
+    shared.set("celery-task-meta-signin-test", "{}", ex=60)
+    cache.set("counter", 3)
+    _clear_cache()
+    assert cache.get("counter") is None
+    assert shared.get("test-other-worker:1:allauth:rl:portal.signin:address:x") == b"1"
+    assert shared.get("celery-task-meta-signin-test") == b"{}"
+    shared.delete("test-other-worker:1:allauth:rl:portal.signin:address:x", "celery-task-meta-signin-test")
