@@ -232,6 +232,15 @@ class TestLockout:
         assert cookie["httponly"] and cookie["samesite"] == "Lax"
         assert owner.email not in cookie.value  # a keyed hash of the login, not the address
 
+    def test_wrong_two_factor_codes_are_limited_too(self):
+        owner, client = UserFactory(), Client()
+        secret = enable_totp(owner)
+        assert attempt(client, owner, PASSWORD, OWNER)["Location"] == "/accounts/2fa/authenticate/"
+        for _ in range(5):
+            client.post("/accounts/2fa/authenticate/", {"code": "000000"}, REMOTE_ADDR=OWNER)
+        response = client.post("/accounts/2fa/authenticate/", {"code": totp_code(secret)}, REMOTE_ADDR=OWNER)
+        assert TOO_MANY in response.content.decode() and not signed_in(client)
+
     def test_a_password_reset_empties_the_accounts_buckets(self, client):
         from django.core import mail
 
