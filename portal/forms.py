@@ -29,8 +29,14 @@ class TextRules:
 
     name_fields = ("name",)
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def full_clean(self):
+        # Applied when the form is validated, so fields a form adds in its own __init__ count too.
+        if not getattr(self, "_text_rules_applied", False):
+            self._apply_text_rules()
+            self._text_rules_applied = True
+        super().full_clean()
+
+    def _apply_text_rules(self):
         for name, field in self.fields.items():
             if isinstance(field, (forms.IntegerField, forms.DecimalField, forms.FloatField)):
                 field.to_python = _ascii_input(field, "Enter a number with the digits 0-9.")
