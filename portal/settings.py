@@ -6,6 +6,7 @@ README's environment table.
 """
 import ipaddress
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -239,6 +240,13 @@ LOGGING = {
 }
 
 PORTAL_NAME = "CPO Portal"
+
+# --- Charging: plausibility bounds of one imported charge (docs/charging.md) --------------------
+# A CDR beyond any of them is refused with its reason in the import report, never credited.
+CHARGING_MAX_KWH_PER_CHARGE = Decimal(env.str("CHARGING_MAX_KWH_PER_CHARGE", default="1000"))
+CHARGING_MAX_CHARGE_HOURS = Decimal(env.str("CHARGING_MAX_CHARGE_HOURS", default="72"))
+# In EUR, converted to the wallet's currency with the reference rates (CHARGING_FX_RATES).
+CHARGING_MAX_PRICE_PER_KWH_EUR = Decimal(env.str("CHARGING_MAX_PRICE_PER_KWH_EUR", default="10"))
 
 # --- Credentials (third-party platform secrets, encrypted at rest; docs/credentials.md) ----------
 # Fernet keys, comma-separated, newest first: the first encrypts, all decrypt (key rotation).
