@@ -207,9 +207,13 @@ REDIS_URL = env.str("REDIS_URL", default="")
 CACHE_KEY_PREFIX = "test-" + os.environ.get("PYTEST_XDIST_WORKER", "main") if TESTING else "portal"
 if REDIS_URL:
     CACHES = {"default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # RedisCache that falls back to this process's memory while Redis is unreachable, so an
+        # outage neither answers 500 to every sign-in nor switches the limits off (portal/cache.py)
+        "BACKEND": "portal.cache.FallbackRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": CACHE_KEY_PREFIX,
+        # a hung Redis must not hold every sign-in for long
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }}
 else:  # one process only (make run, tests on SQLite)
     CACHES = {"default": {

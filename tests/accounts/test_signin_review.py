@@ -1,0 +1,52 @@
+"""Second review of the sign-in hardening (issue 9, items 1-5), tried from outside: each test
+here failed on the code as first merged."""
+import logging
+
+import pytest
+from django.test import Client, override_settings
+
+from tests.accounts.test_signin_hardening import ATTACKER, OWNER, TOO_MANY, _settings_with, attempt, fail
+from tests.factories import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1: connection refused at once
+
+
+def test_sign_in_keeps_working_and_limited_while_redis_is_down(caplog):
+    """An unreachable Redis answered 500 to every sign-in, password reset and sign-up POST.
+    Now the process counts in its own memory (logged) until Redis is back."""
+    caches = {"default": _settings_with({"REDIS_URL": DEAD_REDIS})}  # as production configures it
+    with override_settings(CACHES=caches), caplog.at_level(logging.ERROR, logger="portal.cache"):
+        owner = UserFactory()
+        fail(Client(), owner, 5, ATTACKER)
+        assert TOO_MANY in attempt(Client(), owner, PASSWORD, ATTACKER).content.decode()  # still limited
+        response = attempt(Client(), owner, PASSWORD, OWNER)
+        assert response.status_code == 302  # the owner elsewhere signs in
+        client = Client()
+        assert client.post("/accounts/password/reset/", {"email": owner.email}).status_code == 302
+        response = client.post("/accounts/signup/", {"email": "new@example.test", "password1": "aV3ry-long-pw!",
+                                                     "password2": "aV3ry-long-pw!"})
+        assert response.status_code == 302
+    assert any("Redis cache unavailable" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.skipif(not __import__("os").environ.get("REDIS_URL"), reason="needs REDIS_URL (Redis)")
+def test_the_cache_goes_back_to_redis_once_it_answers_again():
+    import os
+    import time
+
+    import redis
+    from django.conf import settings
+
+    from portal.cache import FallbackRedisCache
+
+    backend = FallbackRedisCache(os.environ["REDIS_URL"], {"KEY_PREFIX": settings.CACHE_KEY_PREFIX})
+    shared = redis.Redis.from_url(os.environ["REDIS_URL"])
+    backend._redis_down_until = time.monotonic() + 60  # as after a failure
+    backend.set("review-fallback", 1, 30)
+    assert backend.get("review-fallback") == 1 and not shared.keys(f"{settings.CACHE_KEY_PREFIX}:*review-fallback")
+    backend._redis_down_until = 0  # the retry time has come
+    backend.set("review-fallback", 2, 30)
+    assert shared.keys(f"{settings.CACHE_KEY_PREFIX}:*review-fallback")
+    assert backend.get("review-fallback") == 2
