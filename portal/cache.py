@@ -11,26 +11,35 @@ failing open (no limits) or closed (nobody signs in). docs/security.md ("Where t
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from redis.retry import Retry
 
 logger = logging.getLogger("portal.cache")
 
 RETRY_AFTER = 10  # seconds on local memory before Redis is tried again
+
+# Per process, not per backend instance: Django creates a cache backend per thread, and the
+# fallback counters and the "Redis is down" state must be the same for every request of a worker.
+_redis_down_until: dict[str, float] = {}
+_lock = threading.Lock()
 
 
 def _with_fallback(name: str):
     redis_method = getattr(RedisCache, name)
 
     def method(self, *args, **kwargs):
-        if time.monotonic() >= self._redis_down_until:
+        if time.monotonic() >= _redis_down_until.get(self._server, 0.0):
             try:
                 return redis_method(self, *args, **kwargs)
             except RedisError as exc:
-                self._redis_down_until = time.monotonic() + RETRY_AFTER
+                with _lock:
+                    _redis_down_until[self._server] = time.monotonic() + RETRY_AFTER
                 logger.error("Redis cache unavailable (%s): this process uses local memory for %ss",
                              exc, RETRY_AFTER)
         return getattr(self._fallback, name)(*args, **kwargs)
@@ -42,10 +51,13 @@ def _with_fallback(name: str):
 
 class FallbackRedisCache(RedisCache):
     def __init__(self, server, params):
-        super().__init__(server, params)
-        self._redis_down_until = 0.0
+        options = dict(params.get("OPTIONS") or {})
+        options.setdefault("retry", Retry(NoBackoff(), 1))  # one quick retry, not seconds of back-off
+        super().__init__(server, {**params, "OPTIONS": options})
+        self._server = str(server)
         local = {k: v for k, v in params.items() if k in {"KEY_PREFIX", "VERSION", "KEY_FUNCTION", "TIMEOUT"}}
-        self._fallback = LocMemCache(f"redis-fallback-{id(self)}", local)
+        # LocMemCache keeps its data per name, process-wide: every thread's backend shares it
+        self._fallback = LocMemCache(f"redis-fallback:{server}", local)
 
     for _name in ("add", "get", "set", "touch", "delete", "get_many", "has_key", "incr",
                   "set_many", "delete_many", "clear"):

@@ -39,14 +39,36 @@ def test_the_cache_goes_back_to_redis_once_it_answers_again():
     import redis
     from django.conf import settings
 
+    from portal import cache as fallback_cache
     from portal.cache import FallbackRedisCache
 
     backend = FallbackRedisCache(os.environ["REDIS_URL"], {"KEY_PREFIX": settings.CACHE_KEY_PREFIX})
     shared = redis.Redis.from_url(os.environ["REDIS_URL"])
-    backend._redis_down_until = time.monotonic() + 60  # as after a failure
+    fallback_cache._redis_down_until[backend._server] = time.monotonic() + 60  # as after a failure
     backend.set("review-fallback", 1, 30)
     assert backend.get("review-fallback") == 1 and not shared.keys(f"{settings.CACHE_KEY_PREFIX}:*review-fallback")
-    backend._redis_down_until = 0  # the retry time has come
+    fallback_cache._redis_down_until[backend._server] = 0  # the retry time has come
     backend.set("review-fallback", 2, 30)
     assert shared.keys(f"{settings.CACHE_KEY_PREFIX}:*review-fallback")
     assert backend.get("review-fallback") == 2
+
+
+def test_while_redis_is_down_every_thread_of_a_worker_counts_in_the_same_memory():
+    """Django makes a cache backend per thread (gunicorn threads, runserver): counters kept per
+    backend instance would start at zero on every request, i.e. no limit at all."""
+    import threading
+
+    from django.core.cache import caches
+
+    seen = []
+
+    def in_a_new_thread(action):
+        thread = threading.Thread(target=lambda: seen.append(action(caches["default"])))
+        thread.start()
+        thread.join()
+
+    caches_setting = {"default": _settings_with({"REDIS_URL": DEAD_REDIS})}
+    with override_settings(CACHES=caches_setting):
+        in_a_new_thread(lambda cache: cache.set("review-counter", [1, 2, 3], 60))
+        in_a_new_thread(lambda cache: cache.get("review-counter"))
+    assert seen == [None, [1, 2, 3]]
