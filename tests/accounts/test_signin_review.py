@@ -72,3 +72,45 @@ def test_while_redis_is_down_every_thread_of_a_worker_counts_in_the_same_memory(
         in_a_new_thread(lambda cache: cache.set("review-counter", [1, 2, 3], 60))
         in_a_new_thread(lambda cache: cache.get("review-counter"))
     assert seen == [None, [1, 2, 3]]
+
+
+class TestKnownDeviceIsBoundToTheAccountAndItsPassword:
+    """The known-device cookie named the account by a hash of the sign-in email alone, so it stayed
+    a known device (10 tries per 5 minutes, outside the per-address limits and the account's
+    ceiling) after the owner set a new password, and it became a known device of whoever got the
+    email address next."""
+
+    def test_a_new_password_forgets_the_known_devices(self):
+        owner, stolen_laptop = UserFactory(), Client()
+        assert attempt(stolen_laptop, owner, PASSWORD, OWNER).status_code == 302
+        stolen_laptop.post("/accounts/logout/")
+        owner.set_password("a-brand-new-secret-9")  # e.g. after the laptop was stolen
+        owner.save()
+        fail(stolen_laptop, owner, 5, ATTACKER)  # now an unknown device: 5 per address ...
+        response = attempt(stolen_laptop, owner, "a-brand-new-secret-9", ATTACKER)
+        assert TOO_MANY in response.content.decode()
+
+    def test_an_email_address_given_up_does_not_pass_the_device_on(self):
+        from allauth.account.models import EmailAddress
+
+        first, device = UserFactory(email="shared@example.test"), Client()
+        assert attempt(device, first, PASSWORD, ATTACKER).status_code == 302
+        device.post("/accounts/logout/")
+        EmailAddress.objects.filter(user=first).update(email="moved@example.test")
+        first.email = "moved@example.test"
+        first.save()
+        second = UserFactory(email="shared@example.test")
+        fail(device, second, 5, ATTACKER)
+        assert TOO_MANY in attempt(device, second, PASSWORD, ATTACKER).content.decode()
+
+    def test_the_device_stays_known_when_the_owner_changes_email(self):
+        from allauth.account.models import EmailAddress
+
+        owner, device = UserFactory(email="old@example.test"), Client()
+        assert attempt(device, owner, PASSWORD, OWNER).status_code == 302
+        device.post("/accounts/logout/")
+        EmailAddress.objects.filter(user=owner).update(email="new@example.test")
+        owner.email = "new@example.test"
+        owner.save()
+        fail(device, owner, 9, OWNER)  # more than an unknown device's 5: its own bucket of 10
+        assert attempt(device, owner, PASSWORD, OWNER).status_code == 302
