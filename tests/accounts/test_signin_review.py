@@ -114,3 +114,24 @@ class TestKnownDeviceIsBoundToTheAccountAndItsPassword:
         owner.save()
         fail(device, owner, 9, OWNER)  # more than an unknown device's 5: its own bucket of 10
         assert attempt(device, owner, PASSWORD, OWNER).status_code == 302
+
+
+@pytest.mark.parametrize("variable, value", [
+    ("DJANGO_LOGIN_LIMIT_ADDRESS", "10/minute"),  # answered 500 to every sign-in
+    ("DJANGO_LOGIN_LIMIT_ACCOUNT_ADDRESS", "5/5m/user"),  # 500: "per user" is unknown before sign-in
+    ("DJANGO_LOGIN_LIMIT_ACCOUNT", "100/h/ip"),  # silently no ceiling per account
+])
+def test_a_malformed_sign_in_limit_stops_the_start_not_every_sign_in(variable, value):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from django.conf import settings
+
+    env = {k: v for k, v in os.environ.items() if k not in {"PYTEST_XDIST_WORKER", "PYTEST_VERSION"}}
+    env.update({variable: value, "DJANGO_SETTINGS_MODULE": "portal.settings", "DJANGO_DEBUG": "true"})
+    done = subprocess.run([sys.executable, "-c", "import django; django.setup()"], env=env,
+                          cwd=Path(settings.BASE_DIR), capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert f"ImproperlyConfigured: {variable}: {value!r} is not a limit like" in done.stderr
