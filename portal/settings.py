@@ -224,7 +224,7 @@ if REDIS_URL:
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": CACHE_KEY_PREFIX,
         # a hung Redis must not hold every sign-in for long
-        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
     }}
 else:  # one process only (make run, tests on SQLite)
     CACHES = {"default": {

@@ -135,3 +135,16 @@ def test_a_malformed_sign_in_limit_stops_the_start_not_every_sign_in(variable, v
                           cwd=Path(settings.BASE_DIR), capture_output=True, text=True, timeout=120)
     assert done.returncode != 0
     assert f"ImproperlyConfigured: {variable}: {value!r} is not a limit like" in done.stderr
+
+
+def test_case_and_whitespace_variants_of_the_email_count_in_the_same_buckets():
+    """Held on review; kept so it stays so: variants that open the account share its counters."""
+    owner = UserFactory(email="victim@example.test")
+    client = Client()
+    for variant in ["Victim@Example.test", " victim@example.test ", "VICTIM@EXAMPLE.TEST", "victim@example.test\t",
+                    "victim@example.test\u00a0"]:
+        client.post("/accounts/login/", {"login": variant, "password": "wrong"}, REMOTE_ADDR=ATTACKER)
+    response = client.post("/accounts/login/", {"login": "Victim@EXAMPLE.test", "password": PASSWORD},
+                           REMOTE_ADDR=ATTACKER)
+    assert TOO_MANY in response.content.decode()
+    assert attempt(Client(), owner, PASSWORD, OWNER).status_code == 302
