@@ -1,5 +1,4 @@
 from allauth.account.adapter import DefaultAccountAdapter
-from allauth.account.internal.flows.login import get_authentication_records
 from django.core.exceptions import PermissionDenied
 
 from accounts import signin_limits
@@ -38,6 +37,5 @@ class AccountAdapter(DefaultAccountAdapter):
         # on this browser is a known device of the account (its own, looser limit bucket).
         response = super().post_login(request, user, **kwargs)
         if response is not None and hasattr(response, "set_cookie"):
-            typed = [r.get("email") for r in get_authentication_records(request, user) if r.get("method") == "password"]
-            signin_limits.remember_device(request, response, [user.email, *typed])
+            signin_limits.remember_device(request, response, user)
         return response

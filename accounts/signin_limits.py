@@ -13,8 +13,8 @@ Which buckets an attempt is counted in depends on where it comes from
     ``account_address``  one account from one client address,
     ``account``          one account from all unknown devices together: a ceiling against an
                          attacker spreading guesses over many addresses;
-- from a known device (a browser holding a signed "known device" cookie for that account,
-  set after a complete sign-in, two-factor step included):
+- from a known device (a browser holding a signed "known device" cookie for that account and
+  its current password, set after a complete sign-in, two-factor step included):
     ``known_device``     one account from that one device, and nothing else.
 
 So an attacker failing at address A is limited at A, does not stop the owner at address B, and
@@ -29,6 +29,7 @@ import logging
 import secrets
 import time
 
+from allauth.account.internal.userkit import filter_users_by_email
 from allauth.core.internal import ratelimit as allauth_ratelimit
 from django.conf import settings
 from django.core import signing
@@ -49,9 +50,17 @@ def _limits() -> dict[str, str]:
     return settings.PORTAL_LOGIN_FAILED_LIMITS
 
 
-def _account_tag(login: str) -> str:
-    """What the cookie stores per account: a keyed hash of the sign-in email, not the email."""
-    return salted_hmac(COOKIE_SALT, login, algorithm="sha256").hexdigest()[:32]
+def _account_tag(user) -> str:
+    """What the cookie stores per account: a keyed hash of the account and its current password
+    (Django's session hash), not the email. So a new password forgets every known device of the
+    account (a stolen laptop), and an email address given up and taken by someone else does not
+    make the old owner's browser a known device of the new account; a changed email keeps it."""
+    return salted_hmac(COOKIE_SALT, f"{user.pk}:{user.get_session_auth_hash()}", algorithm="sha256").hexdigest()[:32]
+
+
+def _accounts(login: str) -> list:
+    """The accounts a sign-in with `login` could open (allauth's own look-up for the sign-in)."""
+    return filter_users_by_email(login, for_login=True) if login else []
 
 
 # --- The known-device cookie ------------------------------------------------------------------
@@ -70,21 +79,22 @@ def _read_cookie(request) -> dict:
 
 
 def known_device(request, login: str) -> str | None:
-    """The device id if this browser completed a sign-in to `login` before (and not too long ago)."""
+    """The device id if this browser completed a sign-in to the account `login` names, with its
+    current password, before (and not too long ago)."""
     data = _read_cookie(request)
-    issued = data.get("accounts", {}).get(_account_tag(login)) if login else None
-    if not isinstance(issued, int) or issued + settings.PORTAL_KNOWN_DEVICE_COOKIE_AGE < time.time():
+    if not data.get("accounts"):
         return None
-    return data["device"]
+    for user in _accounts(login):
+        issued = data["accounts"].get(_account_tag(user))
+        if isinstance(issued, int) and issued + settings.PORTAL_KNOWN_DEVICE_COOKIE_AGE >= time.time():
+            return data["device"]
+    return None
 
 
-def remember_device(request, response, logins) -> None:
-    """Mark this browser as a known device of the account(s) `logins` on `response`."""
+def remember_device(request, response, user) -> None:
+    """Mark this browser as a known device of `user`'s account on `response`."""
     data = _read_cookie(request) or {"device": secrets.token_urlsafe(16), "accounts": {}}
-    now = int(time.time())
-    for login in logins:
-        if login:
-            data["accounts"][_account_tag(login.strip().lower())] = now
+    data["accounts"][_account_tag(user)] = int(time.time())
     # a shared computer: keep the most recent accounts only, so the cookie stays small
     newest = sorted(data["accounts"].items(), key=lambda item: item[1], reverse=True)
     data["accounts"] = dict(newest[:MAX_ACCOUNTS_PER_DEVICE])

@@ -6,6 +6,7 @@ README's environment table.
 """
 import ipaddress
 import os
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -168,16 +169,26 @@ ACCOUNT_FORMS = {"signup": "members.forms.SignupForm"}  # the invited email is f
 ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/5m/key",
 }
-PORTAL_LOGIN_FAILED_LIMITS = {
+_LOGIN_LIMITS = {  # bucket: (environment variable, default, counted per)
     # unknown device: all accounts from one client address
-    "address": env.str("DJANGO_LOGIN_LIMIT_ADDRESS", default="10/m/ip,60/h/ip"),
+    "address": ("DJANGO_LOGIN_LIMIT_ADDRESS", "10/m/ip,60/h/ip", "ip"),
     # unknown device: one account from one client address
-    "account_address": env.str("DJANGO_LOGIN_LIMIT_ACCOUNT_ADDRESS", default="5/5m/key"),
+    "account_address": ("DJANGO_LOGIN_LIMIT_ACCOUNT_ADDRESS", "5/5m/key", "key"),
     # unknown devices: one account from every address together (ceiling against many addresses)
-    "account": env.str("DJANGO_LOGIN_LIMIT_ACCOUNT", default="100/h/key"),
+    "account": ("DJANGO_LOGIN_LIMIT_ACCOUNT", "100/h/key", "key"),
     # a known device of the account (signed cookie after a full sign-in): only its own bucket
-    "known_device": env.str("DJANGO_LOGIN_LIMIT_KNOWN_DEVICE", default="10/5m/key"),
+    "known_device": ("DJANGO_LOGIN_LIMIT_KNOWN_DEVICE", "10/5m/key", "key"),
 }
+PORTAL_LOGIN_FAILED_LIMITS = {}
+for _bucket, (_variable, _default, _per) in _LOGIN_LIMITS.items():
+    # checked at start-up: a malformed value would otherwise answer 500 to every sign-in
+    PORTAL_LOGIN_FAILED_LIMITS[_bucket] = env.str(_variable, default=_default)
+    for _rate in PORTAL_LOGIN_FAILED_LIMITS[_bucket].split(","):
+        if not re.fullmatch(rf"[1-9]\d*/(\d+(\.\d+)?)?[smhd]/{_per}", _rate.strip()):
+            raise ImproperlyConfigured(
+                f"{_variable}: {_rate.strip()!r} is not a limit like 5/5m/{_per} "
+                f"(amount/period/{_per}, several separated by commas; periods in s, m, h, d)."
+            )
 PORTAL_KNOWN_DEVICE_COOKIE_NAME = "portal_device"
 PORTAL_KNOWN_DEVICE_COOKIE_AGE = 180 * 24 * 3600  # seconds
 # Staff must have two-factor authentication to use /admin/ (portal/admin_site.py). On unless
@@ -208,9 +219,13 @@ REDIS_URL = env.str("REDIS_URL", default="")
 CACHE_KEY_PREFIX = "test-" + os.environ.get("PYTEST_XDIST_WORKER", "main") if TESTING else "portal"
 if REDIS_URL:
     CACHES = {"default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # RedisCache that falls back to this process's memory while Redis is unreachable, so an
+        # outage neither answers 500 to every sign-in nor switches the limits off (portal/cache.py)
+        "BACKEND": "portal.cache.FallbackRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": CACHE_KEY_PREFIX,
+        # a hung Redis must not hold every sign-in for long
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
     }}
 else:  # one process only (make run, tests on SQLite)
     CACHES = {"default": {

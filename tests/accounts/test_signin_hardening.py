@@ -131,7 +131,7 @@ def test_production_settings_enforce_two_factor_for_staff():
                          capture_output=True, text=True, timeout=120, check=True).stdout
     loaded = json.loads(out.strip().splitlines()[-1])
     assert loaded == {"debug": False, "require": True, "site": "portal.admin_site.PortalAdminSite",
-                      "cache": "django.core.cache.backends.redis.RedisCache", "prefix": "portal"}
+                      "cache": "portal.cache.FallbackRedisCache", "prefix": "portal"}
 
 
 # --- 2. The admin is covered by the same limits -------------------------------------------------
@@ -272,7 +272,7 @@ def _settings_with(env_changes: dict) -> dict:
 
 def test_cache_is_redis_when_redis_url_is_set_else_local_memory():
     redis = _settings_with({"REDIS_URL": "redis://127.0.0.1:6379/5"})
-    assert redis["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert redis["BACKEND"] == "portal.cache.FallbackRedisCache"
     assert redis["LOCATION"] == "redis://127.0.0.1:6379/5"
     assert _settings_with({})["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
 
