@@ -238,6 +238,7 @@ def fuzz(client, forms, label):
     assert forms
 
     @settings(max_examples=EXAMPLES, deadline=None, database=None, phases=[Phase.generate, Phase.shrink],
+              report_multiple_bugs=False,
               suppress_health_check=list(HealthCheck))
     @given(data=st.data())
     def run(data):
