@@ -60,7 +60,7 @@ from django.test import Client, override_settings
 # Only change: static URLs without the manifest that `collectstatic` would write (not run here).
 override_settings(STORAGES={**settings.STORAGES, "staticfiles": {
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}).enable()
-client = Client(HTTP_HOST="HOST")
+client = Client(HTTP_HOST="__HOST__")
 page = client.get("/accounts/login/", secure=True)
 plain = client.get("/accounts/login/")
 bad = client.post("/accounts/login/", "login=a", content_type="application/x-www-form-urlencoded; charset=utf-7", secure=True)
@@ -71,7 +71,7 @@ print(json.dumps({
     "plain": [plain.status_code, plain.headers.get("Location")],
     "bad": [bad.status_code, bad.headers.get("Content-Security-Policy")],
 }))
-""".replace("HOST", HOST)
+""".replace("__HOST__", HOST)
 
 
 def test_production_settings_enforce_the_csp(production_env):
