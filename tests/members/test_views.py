@@ -1,8 +1,9 @@
 """The Members & Access pages as users see them (test client)."""
 import re
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
+import time_machine
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -35,6 +36,14 @@ def text(response):
 
 
 def test_list_shows_members_status_and_pending_invitations(operator, admin, login):
+    # "Expires in N days" counts calendar days in the portal's time zone: at noon, "5 days and an
+    # hour" is 5 days whatever the hour the suite runs (it said 6 between 23:00 and midnight).
+    noon = timezone.make_aware(datetime.combine(timezone.localdate(), time(12)))
+    with time_machine.travel(noon, tick=True):
+        _list_shows_members_status_and_pending_invitations(operator, admin, login)
+
+
+def _list_shows_members_status_and_pending_invitations(operator, admin, login):
     member(operator, Role.MANAGER, user__name="Mads Manager", user__phone="+4520000002",
            user__last_login=timezone.now() - timedelta(hours=2))
     member(operator, Role.SUPPORTER, user__name="Carl Contractor", expires_at=timezone.now() + timedelta(days=5, hours=1))
