@@ -50,13 +50,13 @@ class ExpiryField(forms.DateField):
 
 
 class RoleField(forms.ChoiceField):
-    """The roles `actor_role` may grant, with an htmx hook that swaps in the chosen role's
-    description (the description of the selected role is rendered server-side too)."""
+    """The roles `actor_role` may grant. The page renders the selected role's description and
+    the descriptions of all roles; static/js/portal.js shows the one of the role chosen, from
+    the select's own value (also when it was changed before the script ran)."""
 
-    def __init__(self, *, actor_role, description_url, **kwargs):
+    def __init__(self, *, actor_role, **kwargs):
         choices = [(r.value, r.label) for r in Role if can_manage_role(actor_role, r)]
-        attrs = {"hx-get": description_url, "hx-trigger": "change", "hx-target": "#role-description",
-                 "hx-swap": "outerHTML", "aria-describedby": "role-description"}
+        attrs = {"data-description-target": "role-description", "aria-describedby": "role-description"}
         super().__init__(choices=choices, widget=forms.Select(attrs=attrs), **kwargs)
 
 
@@ -77,17 +77,17 @@ class InviteForm(RoleFormMixin, Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
 
-    def __init__(self, *args, actor_role, description_url, **kwargs):
+    def __init__(self, *args, actor_role, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["role"] = RoleField(label="Select the role of the user", actor_role=actor_role,
-                                        description_url=description_url, initial=Role.SUPPORTER)
+                                        initial=Role.SUPPORTER)
         self.fields["expires_at"] = ExpiryField()
 
 
 class MemberSettingsForm(RoleFormMixin, Form):
-    def __init__(self, *args, actor_role, description_url, **kwargs):
+    def __init__(self, *args, actor_role, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["role"] = RoleField(label="Role", actor_role=actor_role, description_url=description_url)
+        self.fields["role"] = RoleField(label="Role", actor_role=actor_role)
         self.fields["expires_at"] = ExpiryField()
 
 

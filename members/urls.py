@@ -7,7 +7,6 @@ app_name = "members"
 urlpatterns = [
     path("", views.member_list, name="list"),
     path("invite/", views.invite, name="invite"),
-    path("role-description/", views.role_description, name="role_description"),
     path("<int:membership_id>/settings/", views.member_settings, name="settings"),
     path("<int:membership_id>/delete/", views.member_delete, name="delete"),
     path("<int:membership_id>/extend/", views.member_extend, name="extend"),

@@ -20,7 +20,7 @@ from members.forms import (
 )
 from portal.errors import DomainError
 from portal.forms import posted
-from portal.permissions import ROLE_DESCRIPTIONS, Role, role_choices_with_descriptions
+from portal.permissions import role_choices_with_descriptions
 from portal.tenancy import operator_view
 
 
@@ -39,10 +39,6 @@ def _list_url(request):
 
 def _base_url(request):
     return request.build_absolute_uri("/")
-
-
-def _description_url(request):
-    return reverse("members:role_description", args=[request.operator.slug])
 
 
 def _form_error(form, exc: DomainError):
@@ -69,20 +65,10 @@ def member_list(request):
     }, status=400 if form.errors else 200)
 
 
-@operator_view(GET="members:read")
-def role_description(request):
-    """The htmx partial under the role drop-down: the chosen role's description."""
-    role = request.GET.get("role", "")
-    if role not in Role.values:
-        return HttpResponseBadRequest("Unknown role")
-    return render(request, "members/invite.html#role-description", {"description": ROLE_DESCRIPTIONS[Role(role)]})
-
-
 @operator_view(GET="members:write", POST="members:write")
 def invite(request):
     operator = request.operator
-    form = InviteForm(posted(request), actor_role=request.membership.role,
-                      description_url=_description_url(request))
+    form = InviteForm(posted(request), actor_role=request.membership.role)
     if request.method == "POST" and form.is_valid():
         try:
             invitation = services.invitation_create(
@@ -113,8 +99,7 @@ def member_settings(request, membership_id):
     operator = request.operator
     member = selectors.member_detail(operator=operator, membership_id=membership_id)
     initial = {"role": member.role, "expires_at": expiry_date(member.expires_at)}
-    form = MemberSettingsForm(posted(request), initial=initial, actor_role=request.membership.role,
-                              description_url=_description_url(request))
+    form = MemberSettingsForm(posted(request), initial=initial, actor_role=request.membership.role)
     if request.method == "POST" and form.is_valid():
         day = form.cleaned_data["expires_at"]
         # An unchanged date keeps the exact expiry instant (it may not be at midnight).

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from members.models import Membership
 from portal.permissions import Role
 from tests.e2e.conftest import sign_in
-from tests.factories import PASSWORD, OperatorFactory, UserFactory, member
+from tests.factories import PASSWORD, MembershipFactory, OperatorFactory, UserFactory, member
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def sign_out(page):
     page.locator("details.usermenu summary").click()
     page.get_by_role("button", name="Sign out").click()
-    page.wait_for_load_state()
+    page.wait_for_url(re.compile(r"/accounts/login/"))
 
 
 def test_invite_accept_change_role_remove_and_join_by_link(page):
@@ -67,16 +67,22 @@ def test_invite_accept_change_role_remove_and_join_by_link(page):
     expect(row).to_contain_text("Expires in 20 days")
     row.get_by_label("Actions for Sune Supporter").click()
     row.get_by_role("link", name="Member settings").click()
+    # The members list has a "Role" filter too: choose only once the settings page is there.
+    expect(page.get_by_role("heading", name="Member settings")).to_be_visible()
+    description = page.get_by_test_id("role-description")
+    expect(description).to_contain_text("Manages operations")  # the member's current role
     page.get_by_label("Role").select_option(label="Supporter")
-    expect(page.get_by_test_id("role-description")).to_contain_text("Can view all relevant areas")
+    expect(description).to_contain_text("Can view all relevant areas")
     page.get_by_role("button", name="Save").click()
-    expect(page.locator("tr", has_text="Sune Supporter")).to_contain_text("Supporter")
+    expect(page.get_by_role("status").first).to_contain_text("Member settings of Sune Supporter saved")
     assert Membership.objects.get(user=supporter).role == Role.SUPPORTER
     page.locator("tr", has_text="Sune Supporter").get_by_label("Actions for Sune Supporter").click()
     page.get_by_role("link", name="Member settings").click()
-    page.once("dialog", lambda dialog: dialog.accept())
+    questions = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
     page.get_by_role("button", name="Delete member").click()
     expect(page.get_by_role("status").first).to_contain_text("Sune Supporter was removed")
+    assert questions == ["Delete Sune Supporter from Demo Charging ApS?"]  # static/js/portal.js asked
     expect(page.get_by_test_id("members")).not_to_contain_text("Sune Supporter")
 
     # An invitation to a new email, accepted through the link in the mail.
@@ -101,3 +107,32 @@ def test_invite_accept_change_role_remove_and_join_by_link(page):
     expect(page.get_by_role("status").first).to_contain_text("Welcome to Demo Charging ApS: you joined as Bookkeeper")
     assert Membership.objects.active().filter(operator=operator, user__email="newbie@example.test",
                                               role=Role.BOOKKEEPER).exists()
+
+
+def test_role_description_follows_a_choice_made_before_htmx_loaded(page):
+    """Issue 9 #12: a role chosen right after the page appeared, before the deferred scripts
+    (htmx) ran, must still show that role's description. The test holds htmx back until the
+    choice is made, so it does not depend on how fast the machine is."""
+    operator = OperatorFactory(name="Demo Charging ApS", slug="demo")
+    admin = member(operator, Role.ADMIN)
+    sign_in(page, admin.email, PASSWORD)
+    held = []
+    page.route("**/static/django_htmx/**", lambda route: held.append(route))
+    page.goto("/o/demo/members/invite/", wait_until="commit")
+    description = page.get_by_test_id("role-description")
+    expect(description).to_contain_text("Can view all relevant areas")  # Supporter, the default
+    page.get_by_label("Select the role of the user").select_option(label="Bookkeeper")
+    expect(description).to_contain_text("withdraw and deposit money and make refunds")
+    assert held, "htmx was not held back: the test would not show anything"
+    for route in held:
+        route.continue_()
+    page.wait_for_load_state("load")
+    expect(description).to_contain_text("withdraw and deposit money and make refunds")
+    # and on the Member settings page, for a choice made the same early way
+    membership = MembershipFactory(operator=operator, role=Role.SUPPORTER, user__name="Sune Supporter")
+    held.clear()
+    page.goto(f"/o/demo/members/{membership.pk}/settings/", wait_until="commit")
+    page.get_by_label("Role").select_option(label="Manager")
+    expect(page.get_by_test_id("role-description")).to_contain_text("Manages operations")
+    for route in held:
+        route.continue_()

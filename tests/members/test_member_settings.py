@@ -213,6 +213,6 @@ def test_role_drop_downs_offer_only_roles_up_to_the_actors_own(actor_role):
 
     expected = [r.value for r in Role if can_manage_role(actor_role, r)]
     for form_class in (InviteForm, MemberSettingsForm):
-        form = form_class(actor_role=actor_role, description_url="/x/")
+        form = form_class(actor_role=actor_role)
         assert [value for value, _ in form.fields["role"].choices] == expected
     assert Role.ADMIN.value not in expected or actor_role == Role.ADMIN
