@@ -3,8 +3,8 @@
 Input: a JSON list of CDR objects, an OCPI response envelope `{"data": [...], "status_code": ...}`,
 or one CDR object. Numbers are parsed as Decimal (never float).
 
-Per CDR: matched to the operator's charge point by `cdr_location.evse_id`; refused with a reason
-when malformed, when the EVSE id is unknown, or when its currency is not the wallet's. The CDR `id`
+Per CDR: matched to the operator's charge point by `cdr_location.evse_id` (case and the optional
+"*" separators ignored); refused with a reason when malformed, when the EVSE id is unknown, or when its currency is not the wallet's. The CDR `id`
 becomes the charge's `external_id` (unique per operator), so a CDR imported before is skipped and
 re-importing a file changes nothing. A credit CDR (`credit: true`, `credit_reference_id`) becomes a
 negative charge correcting the referenced session.
@@ -39,7 +39,7 @@ from charging.models import CdrImport, Charge, ChargePoint
 from operators.models import WalletTransaction
 from portal import audit
 from portal.money import quantize
-from portal.validators import bounded_decimal, describe_character, refused_character
+from portal.validators import bounded_decimal, describe_character, evse_id_key, refused_character
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +95,7 @@ class Parsed:
     vat: Decimal
     currency: str
     credit_reference_id: str = ""
+    evse_key: str = ""  # what the charge point is looked up by (`portal.validators.evse_id_key`)
 
 
 class Malformed(Exception):
@@ -166,7 +167,10 @@ def parse_cdr(cdr) -> Parsed:
     location = cdr.get("cdr_location")
     if not isinstance(location, dict):
         raise Malformed("cdr_location is missing")
-    evse_id = _text(location.get("evse_id"), "cdr_location.evse_id", max_length=48).upper()
+    evse_id = _text(location.get("evse_id"), "cdr_location.evse_id", max_length=48)
+    if not evse_id.isascii():  # OCPI CiString; str.upper() would fold e.g. "ı" onto "I"
+        raise Malformed("cdr_location.evse_id has characters other than A-Z, 0-9 and '*'")
+    evse_id = evse_id.upper()
     started = _datetime(cdr.get("start_date_time"), "start_date_time")
     stopped = _datetime(cdr.get("end_date_time"), "end_date_time")
     if stopped < started:
@@ -196,7 +200,7 @@ def parse_cdr(cdr) -> Parsed:
         price, vat, kwh = -abs(price), -abs(vat), -abs(kwh)
     return Parsed(id=cdr_id, evse_id=evse_id, started_at=started, stopped_at=stopped,
                   kwh=kwh.quantize(Decimal("0.001")), price=price, vat=vat, currency=currency,
-                  credit_reference_id=reference)
+                  credit_reference_id=reference, evse_key=evse_id.replace("*", ""))
 
 
 @dataclass(frozen=True)
@@ -256,7 +260,7 @@ def _check_batch(batch, offset, evses, wallet_currency, bounds: Plausibility):
         except Malformed as exc:
             errors.append({"index": i, "id": _record_id(cdr), "reason": f"Malformed record: {exc}."})
             continue
-        if p.evse_id not in evses:
+        if p.evse_key not in evses:
             errors.append({"index": i, "id": p.id, "reason": f"Unknown EVSE id {p.evse_id}."})
         elif p.currency != wallet_currency:
             errors.append({"index": i, "id": p.id,
@@ -328,7 +332,7 @@ def _write_batch(*, operator, cdr_import, processed, sessions, credits, errors, 
                     continue
                 if session is None:
                     reason = f"Credit CDR refers to session {p.credit_reference_id}, which is not imported."
-                elif evses[p.evse_id] != session["charge_point_id"]:
+                elif evses[p.evse_key] != session["charge_point_id"]:
                     reason = (f"Credit CDR is for EVSE {p.evse_id}, but session {p.credit_reference_id} "
                               "was on another charge point.")
                 elif session["credited"] + p.price < -session["price"]:  # credits are negative
@@ -378,7 +382,7 @@ def _write_batch(*, operator, cdr_import, processed, sessions, credits, errors, 
 def _insert(operator, cdr_import, items, refs, now, evses, schedule) -> list[tuple[int, str]]:
     """Insert charges for parsed CDRs, skipping CDR ids imported before; returns (id, CDR id) of
     the rows this call inserted. On PostgreSQL the same statement posts them to the ledger."""
-    rows = [(operator.pk, evses[p.evse_id], "roaming", "completed", p.started_at, p.stopped_at, p.kwh, p.price,
+    rows = [(operator.pk, evses[p.evse_key], "roaming", "completed", p.started_at, p.stopped_at, p.kwh, p.price,
              p.vat, p.currency, p.id, refs.get(p.credit_reference_id), cdr_import.pk, now, "")
             for _, p in items]
     if not rows:
@@ -404,7 +408,9 @@ def run_import(*, cdr_import: CdrImport, records: list | None = None, actor=None
     except (FileError, OSError) as exc:
         return _finish(cdr_import, actor, CdrImport.State.FAILED, str(exc))
     CdrImport.objects.filter(pk=cdr_import.pk).update(total=len(records))
-    evses = dict(ChargePoint.objects.filter(operator=operator).exclude(evse_id="").values_list("evse_id", "id"))
+    # by `evse_id_key`: "DK*ABC*E1" in a CDR is the charge point "DKABCE1" (the '*' are optional)
+    evses = {evse_id_key(evse): pk for evse, pk in
+             ChargePoint.objects.filter(operator=operator).exclude(evse_id="").values_list("evse_id", "id")}
     if is_postgresql():
         _analyze_if_never(ChargePoint)
     schedule = FeeSchedule(operator)

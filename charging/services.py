@@ -15,6 +15,7 @@ from charging.forms import ChargePointForm
 from charging.models import CdrImport, Charge, ChargePoint, Connector, Site
 from portal import audit
 from portal.errors import NotAllowed
+from portal.validators import evse_id_key
 
 
 # --- Sites -----------------------------------------------------------------------------------------
@@ -209,7 +210,7 @@ def _import_csv(operator, actor, text, import_valid_rows, report):
         if not form.is_valid():
             for name, messages in form.errors.items():
                 row_errors.extend(f"{name}: {m}" for m in messages)
-        evse = data.get("evse_id", "").upper()
+        evse = evse_id_key(data.get("evse_id", ""))  # one EVSE however its '*' separators are written
         if evse and evse in seen_evse:
             row_errors.append(f"evse_id: same EVSE id as line {seen_evse[evse]}")
         seen_evse.setdefault(evse, line)

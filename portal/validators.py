@@ -17,7 +17,8 @@ functions. What is refused, and why:
 * **Identifiers** use ASCII only: patterns are compiled with `re.ASCII` (`ascii_pattern`), so
   `\\d` never matches Arabic-Indic or other non-ASCII digits, and `ascii_digits` checks digits.
 * **Countries** (`iso_country`): an ISO 3166-1 alpha-2 code that exists (pycountry's list).
-* **EVSE ids** (`evse_id`): ISO 15118-2 Annex H / eMI3 format.
+* **EVSE ids** (`evse_id`): ISO 15118-2 Annex H / eMI3 format; two ids that differ only in
+  case or in their optional '*' separators are the same EVSE (`evse_id_key`).
 * **Dates** (`bounded_future_date`): not beyond a horizon (expiry dates centuries ahead).
 * **Numbers** (`bounded_decimal`): finite, and below a size limit checked on the exponent
   before any arithmetic (`1e999999999` is refused without being computed with).
@@ -163,6 +164,13 @@ def evse_id(value: str) -> str:
         raise ValidationError(f"An EVSE id starts with an ISO 3166 country code; “{match.group(1)}” is not one.",
                               code="evse_id")
     return text
+
+
+def evse_id_key(value: str) -> str:
+    """What two EVSE ids are compared by: upper case without the '*' separators, which are
+    optional (ISO 15118-2 Annex H: <S> = *1 "*"), so "DK*ABC*E1*2", "dkabce12" and "DK*ABC*E12"
+    are one EVSE."""
+    return value.upper().replace("*", "")
 
 
 # --- Dates and numbers -----------------------------------------------------------------------------
