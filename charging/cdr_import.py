@@ -5,7 +5,8 @@ or one CDR object. Numbers are parsed as Decimal (never float).
 
 Per CDR: matched to the operator's charge point by `cdr_location.evse_id` (case and the optional
 "*" separators ignored); refused with a reason when malformed, when the EVSE id is unknown, or when its currency is not the wallet's. The CDR `id`
-becomes the charge's `external_id` (unique per operator), so a CDR imported before is skipped and
+becomes the charge's `external_id` (unique per operator; upper case, as OCPI ids are compared without
+case), so a CDR imported before is skipped and
 re-importing a file changes nothing. A credit CDR (`credit: true`, `credit_reference_id`) becomes a
 negative charge correcting the referenced session.
 
@@ -128,6 +129,15 @@ def _text(value, name, max_length=None):
     return value
 
 
+def _ci_string(value, name):
+    """An OCPI CiString id (CDR.id, credit_reference_id): printable ASCII compared without case,
+    stored upper case, so "3f2a-b1" sent again as "3F2A-B1" is the same CDR, skipped, not paid twice."""
+    text = _text(value, name, max_length=39)
+    if not text.isascii():
+        raise Malformed(f"{name} has characters other than printable ASCII (OCPI CiString)")
+    return text.upper()
+
+
 def _datetime(value, name):
     if not isinstance(value, str):
         raise Malformed(f"{name} is missing")
@@ -163,7 +173,7 @@ def _number(value, name):
 def parse_cdr(cdr) -> Parsed:
     if not isinstance(cdr, dict):
         raise Malformed("not a JSON object")
-    cdr_id = _text(cdr.get("id"), "id", max_length=39)
+    cdr_id = _ci_string(cdr.get("id"), "id")
     location = cdr.get("cdr_location")
     if not isinstance(location, dict):
         raise Malformed("cdr_location is missing")
@@ -188,7 +198,7 @@ def parse_cdr(cdr) -> Parsed:
     credit = cdr.get("credit") is True
     reference = ""
     if credit:
-        reference = _text(cdr.get("credit_reference_id"), "credit_reference_id", max_length=39)
+        reference = _ci_string(cdr.get("credit_reference_id"), "credit_reference_id")
     else:
         if excl < 0 or incl < 0 or kwh < 0:
             raise Malformed("negative amounts are only allowed in a credit CDR")
@@ -508,7 +518,7 @@ def _repeated_ids(records) -> set[str]:
     for cdr in records:
         cdr_id = cdr.get("id") if isinstance(cdr, dict) else None
         if isinstance(cdr_id, str):
-            cdr_id = cdr_id.strip()
+            cdr_id = cdr_id.strip().upper()
             (repeated if cdr_id in seen else seen).add(cdr_id)
     return repeated
 

@@ -73,3 +73,57 @@ def test_a_cdr_evse_id_with_a_homoglyph_does_not_match(operator):
     assert (result.imported, result.error_count) == (0, 1)
     assert "evse_id" in result.errors[0]["reason"] and "A-Z" in result.errors[0]["reason"]
     assert not Charge.objects.exists()
+
+
+# --- CDR ids are case-insensitive (OCPI 2.2.1: CDR.id and credit_reference_id are CiString(39),
+# printable ASCII compared without case): a CDR sent again in other case is the same CDR -------------
+def test_a_cdr_sent_again_in_other_case_is_not_imported_twice(operator):
+    ChargePointFactory(operator=operator, evse_id="DK*TST*E00001")
+    first = _run(operator, [cdr("3f2a-b1", "DK*TST*E00001")])
+    again = _run(operator, [cdr("3F2A-B1", "DK*TST*E00001"), cdr("3f2A-b1", "DK*TST*E00001")])
+    assert (first.imported, again.imported, again.skipped) == (1, 0, 2)
+    assert Charge.objects.count() == 1
+
+
+def test_one_file_with_a_cdr_in_two_cases_imports_it_once(operator):
+    ChargePointFactory(operator=operator, evse_id="DK*TST*E00001")
+    result = _run(operator, [cdr("abc-1", "DK*TST*E00001"), cdr("ABC-1", "DK*TST*E00001", incl=50.0, excl=40.0)])
+    assert (result.imported, result.skipped) == (1, 1)
+    assert Charge.objects.get().price == 100  # the first copy
+
+
+def test_a_credit_finds_its_session_whatever_the_case(operator):
+    ChargePointFactory(operator=operator, evse_id="DK*TST*E00001")
+    result = _run(operator, [cdr("sess-1", "DK*TST*E00001"),
+                             cdr("cred-1", "DK*TST*E00001", credit=True, credit_reference_id="SESS-1")])
+    assert (result.imported, result.error_count) == (2, 0), result.errors
+    credit = Charge.objects.get(credit_of__isnull=False)
+    assert credit.credit_of.external_id.upper() == "SESS-1" and credit.price == -100
+
+
+@pytest.mark.parametrize("cdr_id", ["\uff21\uff11", "CAF\u00c9-1"])  # fullwidth "A1" (NFKC: A1), accented
+def test_a_cdr_id_that_is_not_ascii_is_refused(operator, cdr_id):
+    ChargePointFactory(operator=operator, evse_id="DK*TST*E00001")
+    result = _run(operator, [cdr(cdr_id, "DK*TST*E00001")])
+    assert (result.imported, result.error_count) == (0, 1)
+    assert "id has characters other than printable ASCII" in result.errors[0]["reason"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_upper_cases_ids_imported_before(operator):
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    point = ChargePointFactory(operator=operator, evse_id="DK*TST*E00001")
+    imp = CdrImport.objects.create(operator=operator, filename="old.json")
+    common = {"operator": operator, "charge_point": point, "cdr_import": imp, "price": 10, "vat_amount": 2,
+              "currency": "DKK", "consumed_kwh": 1, "started_at": "2026-03-02T08:00Z", "stopped_at": "2026-03-02T09:00Z"}
+    for external_id in ["old-1", "twice", "TWICE"]:
+        Charge.objects.create(external_id=external_id, **common)
+    Charge.objects.create(external_id="partner-id", **{**common, "cdr_import": None})  # not from a CDR file
+    executor = MigrationExecutor(connection)
+    executor.migrate([("charging", "0004_validate_charge_point_of_the_same_operator")])
+    executor.loader.build_graph()
+    executor.migrate([("charging", "0005_cdr_ids_upper_case")])
+    assert sorted(Charge.objects.values_list("external_id", flat=True)) == ["OLD-1", "TWICE", "partner-id", "twice"]
+    assert _run(operator, [cdr("old-1", "DK*TST*E00001")]).skipped == 1  # a re-import of the old file
