@@ -39,7 +39,7 @@ from charging.ledger import LEDGER_COLUMNS, FeeSchedule, FxMissing, convert, ent
 from charging.models import CdrImport, Charge, ChargePoint
 from operators.models import WalletTransaction
 from portal import audit
-from portal.money import quantize
+from portal.money import minor_unit, quantize
 from portal.validators import bounded_decimal, describe_character, evse_id_key, refused_character
 
 logger = logging.getLogger(__name__)
@@ -217,8 +217,9 @@ def parse_cdr(cdr) -> Parsed:
 class Plausibility:
     """What one charge can plausibly be; a CDR beyond it is refused with a reason (it would
     otherwise credit the wallet, e.g. 9 999 999 999 DKK for a 20 kWh session). Settings:
-    CHARGING_MAX_KWH_PER_CHARGE, CHARGING_MAX_CHARGE_HOURS and CHARGING_MAX_PRICE_PER_KWH_EUR
-    (converted to the wallet's currency with the reference rates, `ledger.convert`). The price
+    CHARGING_MAX_KWH_PER_CHARGE, CHARGING_MAX_CHARGE_HOURS, CHARGING_MAX_PRICE_PER_KWH_EUR
+    (converted to the wallet's currency with the reference rates, `ledger.convert`) and
+    CHARGING_MAX_VAT_RATE (the VAT, incl_vat − excl_vat, as a share of excl_vat; also for credits). The price
     limit is per kWh delivered, counting at least 1 kWh, so a session fee on a charge that
     delivered almost nothing is not refused. Credits are checked on their absolute energy and on
     their duration; their amount is bounded by what the session earned."""
@@ -228,6 +229,7 @@ class Plausibility:
     max_duration: timedelta
     max_hours: Decimal
     max_price_per_kwh: Decimal  # in `currency`
+    max_vat_rate: Decimal = Decimal("0.30")
 
     @classmethod
     def for_currency(cls, currency: str) -> "Plausibility":
@@ -235,7 +237,8 @@ class Plausibility:
         per_kwh = convert(Decimal(str(settings.CHARGING_MAX_PRICE_PER_KWH_EUR)), "EUR", currency)
         return cls(currency=currency, max_kwh=Decimal(str(settings.CHARGING_MAX_KWH_PER_CHARGE)),
                    max_duration=timedelta(hours=float(hours)), max_hours=hours,
-                   max_price_per_kwh=quantize(per_kwh, currency))
+                   max_price_per_kwh=quantize(per_kwh, currency),
+                   max_vat_rate=Decimal(str(settings.CHARGING_MAX_VAT_RATE)))
 
     def problem(self, p: Parsed) -> str | None:
         kwh = -p.kwh if p.kwh < 0 else p.kwh
@@ -250,6 +253,13 @@ class Plausibility:
             return (f"Implausible charge: {p.price} {self.currency} for {kwh} kWh is more than "
                     f"{self.max_price_per_kwh} {self.currency} per kWh"
                     + (" (counting at least 1 kWh)." if kwh < 1 else "."))
+        # VAT above any country's rate (excl_vat 0, or 1e-999999, made the whole price VAT); one
+        # minor unit of rounding allowed (25 % of 0.01 is 0.00 or 0.01)
+        vat, excl = abs(p.vat), abs(p.price - p.vat)
+        if vat > self.max_vat_rate * excl + minor_unit(self.currency):
+            rate = f"{(self.max_vat_rate * 100).normalize():f}"
+            return (f"Implausible VAT: {vat} {self.currency} on {excl} {self.currency} excluding VAT is more than "
+                    f"{rate} % of it.")
         return None
 
 

@@ -4,6 +4,7 @@ not be given to two charge points and a CDR written either way reaches the charg
 ids are ASCII (OCPI CiString), so a homoglyph that str.upper() folds onto ASCII ('ı' -> 'I') does
 not match."""
 import json
+from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -127,3 +128,33 @@ def test_migration_upper_cases_ids_imported_before(operator):
     executor.migrate([("charging", "0005_cdr_ids_upper_case")])
     assert sorted(Charge.objects.values_list("external_id", flat=True)) == ["OLD-1", "TWICE", "partner-id", "twice"]
     assert _run(operator, [cdr("old-1", "DK*TST*E00001")]).skipped == 1  # a re-import of the old file
+
+
+# --- VAT: a CDR whose excl_vat is 0 or vanishingly small (1e-999999) posted its whole price as VAT -------
+@pytest.mark.parametrize("excl,incl", [(0, 100), (1e-300, 100), (50, 100)])
+def test_a_vat_above_any_rate_is_implausible(operator, excl, incl):
+    ChargePointFactory(operator=operator, evse_id="DK*TST*E00001")
+    result = _run(operator, [cdr("V1", "DK*TST*E00001", excl=excl, incl=incl)])
+    assert result.imported == 0 and not Charge.objects.exists()
+    assert result.errors[0]["reason"].startswith("Implausible VAT: ")
+    assert "more than 30 % of" in result.errors[0]["reason"]
+
+
+@pytest.mark.parametrize("excl,incl,credit", [(80, 100, False), (0.01, 0.02, False), (0, 0, False), (80, 100, True),
+                                              (10, 12.7, False)])
+def test_real_vat_rates_pass(operator, excl, incl, credit):
+    ChargePointFactory(operator=operator, evse_id="DK*TST*E00001")
+    records = [cdr("S1", "DK*TST*E00001")]
+    if credit:
+        records.append(cdr("C1", "DK*TST*E00001", excl=excl, incl=incl, credit=True, credit_reference_id="S1"))
+    else:
+        records = [cdr("S1", "DK*TST*E00001", excl=excl, incl=incl)]
+    result = _run(operator, records)
+    assert (result.imported, result.error_count) == (len(records), 0), result.errors
+
+
+def test_the_vat_bound_is_a_setting(operator, settings):
+    settings.CHARGING_MAX_VAT_RATE = Decimal("0.10")
+    ChargePointFactory(operator=operator, evse_id="DK*TST*E00001")
+    result = _run(operator, [cdr("S1", "DK*TST*E00001", excl=80, incl=100), cdr("S2", "DK*TST*E00001", excl=100, incl=110)])
+    assert [e["id"] for e in result.errors] == ["S1"] and result.imported == 1
