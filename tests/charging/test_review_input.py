@@ -158,3 +158,23 @@ def test_the_vat_bound_is_a_setting(operator, settings):
     ChargePointFactory(operator=operator, evse_id="DK*TST*E00001")
     result = _run(operator, [cdr("S1", "DK*TST*E00001", excl=80, incl=100), cdr("S2", "DK*TST*E00001", excl=100, incl=110)])
     assert [e["id"] for e in result.errors] == ["S1"] and result.imported == 1
+
+
+# --- Zero-width joiners are for joining two characters (emoji sequences, Persian, Indic scripts); at
+# either end of a name or in runs they only make look-alike names ("Harbour" and "Harbour\u200d") ------
+SITE = {"visibility": "public"}
+
+
+@pytest.mark.parametrize("name", ["Harbour\u200d", "\u200cHarbour", "Harb\u200d\u200dour", "Harbour \u200d#2",
+                                  "a" + "\u200d" * 150])
+def test_site_names_with_stray_joiners_are_refused(admin_client, operator, name):
+    response = admin_client.post(f"/o/{operator.slug}/sites/new/", {**SITE, "name": name})
+    assert response.status_code == 400 and "invisible character (U+200" in page(response)
+    assert not ChargePoint.objects.exists() and not operator.sites.exists()
+
+
+@pytest.mark.parametrize("name", ["\U0001f469\u200d\U0001f4bb Lab", "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",
+                                  "\u0915\u094d\u200d\u0937"])
+def test_site_names_with_joiners_inside_words_are_kept(admin_client, operator, name):
+    assert admin_client.post(f"/o/{operator.slug}/sites/new/", {**SITE, "name": name}).status_code == 302
+    assert operator.sites.get().name == name
