@@ -1,9 +1,7 @@
 from django import forms
-from django.db.models import Value
-from django.db.models.functions import Replace, Upper
 from django.forms import inlineformset_factory
 
-from charging.models import Charge, ChargePoint, Connector, CurrentType, Site, Visibility
+from charging.models import Charge, ChargePoint, Connector, CurrentType, Site, Visibility, evse_key
 from operators.models import WalletTransaction
 from portal.forms import DateRangeForm, Form, ModelForm
 from portal.validators import evse_id, evse_id_key, iso_country
@@ -51,8 +49,8 @@ class ChargePointForm(ModelForm):
         value = evse_id(self.cleaned_data["evse_id"])  # ISO 15118 / eMI3 format, upper case
         if value:
             # the same EVSE however its optional '*' separators are written
-            clash = ChargePoint.objects.filter(operator=self.operator).annotate(
-                evse_key=Replace(Upper("evse_id"), Value("*"), Value(""))).filter(evse_key=evse_id_key(value))
+            clash = ChargePoint.objects.filter(operator=self.operator).annotate(key=evse_key()).filter(
+                key=evse_id_key(value))
             if self.instance.pk:
                 clash = clash.exclude(pk=self.instance.pk)
             if clash.exists():
