@@ -178,3 +178,27 @@ def test_site_names_with_stray_joiners_are_refused(admin_client, operator, name)
 def test_site_names_with_joiners_inside_words_are_kept(admin_client, operator, name):
     assert admin_client.post(f"/o/{operator.slug}/sites/new/", {**SITE, "name": name}).status_code == 302
     assert operator.sites.get().name == name
+
+
+# --- CSV import: the site column names a site; two sites that share the name (in any case) are not
+# guessed between, and a name typed in another Unicode normal form (NFD "é") still finds its site -------
+def test_csv_import_does_not_guess_between_sites_of_one_name(admin_client, operator):
+    from tests.factories import SiteFactory
+
+    SiteFactory(operator=operator, name="Harbour")
+    SiteFactory(operator=operator, name="HARBOUR")
+    upload = SimpleUploadedFile("points.csv", b"name,evse_id,site\nA,DK*ABC*E1,harbour\n", content_type="text/csv")
+    response = admin_client.post(f"/o/{operator.slug}/charge-points/import/", {"file": upload})
+    assert response.status_code == 400 and not ChargePoint.objects.exists()
+    assert "2 sites are named" in page(response)
+
+
+def test_csv_import_finds_a_site_typed_in_another_normal_form(admin_client, operator):
+    from tests.factories import SiteFactory
+
+    site = SiteFactory(operator=operator, name="Caf\u00e9 Nord")
+    text = "name,evse_id,site\nA,DK*ABC*E1,cafe\u0301 nord\n"
+    upload = SimpleUploadedFile("points.csv", text.encode(), content_type="text/csv")
+    response = admin_client.post(f"/o/{operator.slug}/charge-points/import/", {"file": upload})
+    assert response.status_code in (200, 302), page(response)
+    assert ChargePoint.objects.get().site == site
