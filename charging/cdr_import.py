@@ -3,9 +3,10 @@
 Input: a JSON list of CDR objects, an OCPI response envelope `{"data": [...], "status_code": ...}`,
 or one CDR object. Numbers are parsed as Decimal (never float).
 
-Per CDR: matched to the operator's charge point by `cdr_location.evse_id`; refused with a reason
-when malformed, when the EVSE id is unknown, or when its currency is not the wallet's. The CDR `id`
-becomes the charge's `external_id` (unique per operator), so a CDR imported before is skipped and
+Per CDR: matched to the operator's charge point by `cdr_location.evse_id` (case and the optional
+"*" separators ignored); refused with a reason when malformed, when the EVSE id is unknown, or when its currency is not the wallet's. The CDR `id`
+becomes the charge's `external_id` (unique per operator; upper case, as OCPI ids are compared without
+case), so a CDR imported before is skipped and
 re-importing a file changes nothing. A credit CDR (`credit: true`, `credit_reference_id`) becomes a
 negative charge correcting the referenced session.
 
@@ -38,8 +39,8 @@ from charging.ledger import LEDGER_COLUMNS, FeeSchedule, FxMissing, convert, ent
 from charging.models import CdrImport, Charge, ChargePoint
 from operators.models import WalletTransaction
 from portal import audit
-from portal.money import quantize
-from portal.validators import bounded_decimal, describe_character, refused_character
+from portal.money import minor_unit, quantize
+from portal.validators import bounded_decimal, describe_character, evse_id_key, refused_character
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +96,7 @@ class Parsed:
     vat: Decimal
     currency: str
     credit_reference_id: str = ""
+    evse_key: str = ""  # what the charge point is looked up by (`portal.validators.evse_id_key`)
 
 
 class Malformed(Exception):
@@ -125,6 +127,15 @@ def _text(value, name, max_length=None):
     if max_length and len(value) > max_length:
         raise Malformed(f"{name} is longer than {max_length} characters")
     return value
+
+
+def _ci_string(value, name):
+    """An OCPI CiString id (CDR.id, credit_reference_id): printable ASCII compared without case,
+    stored upper case, so "3f2a-b1" sent again as "3F2A-B1" is the same CDR, skipped, not paid twice."""
+    text = _text(value, name, max_length=39)
+    if not text.isascii():
+        raise Malformed(f"{name} has characters other than printable ASCII (OCPI CiString)")
+    return text.upper()
 
 
 def _datetime(value, name):
@@ -162,11 +173,14 @@ def _number(value, name):
 def parse_cdr(cdr) -> Parsed:
     if not isinstance(cdr, dict):
         raise Malformed("not a JSON object")
-    cdr_id = _text(cdr.get("id"), "id", max_length=39)
+    cdr_id = _ci_string(cdr.get("id"), "id")
     location = cdr.get("cdr_location")
     if not isinstance(location, dict):
         raise Malformed("cdr_location is missing")
-    evse_id = _text(location.get("evse_id"), "cdr_location.evse_id", max_length=48).upper()
+    evse_id = _text(location.get("evse_id"), "cdr_location.evse_id", max_length=48)
+    if not evse_id.isascii():  # OCPI CiString; str.upper() would fold e.g. "ı" onto "I"
+        raise Malformed("cdr_location.evse_id has characters other than A-Z, 0-9 and '*'")
+    evse_id = evse_id.upper()
     started = _datetime(cdr.get("start_date_time"), "start_date_time")
     stopped = _datetime(cdr.get("end_date_time"), "end_date_time")
     if stopped < started:
@@ -184,7 +198,7 @@ def parse_cdr(cdr) -> Parsed:
     credit = cdr.get("credit") is True
     reference = ""
     if credit:
-        reference = _text(cdr.get("credit_reference_id"), "credit_reference_id", max_length=39)
+        reference = _ci_string(cdr.get("credit_reference_id"), "credit_reference_id")
     else:
         if excl < 0 or incl < 0 or kwh < 0:
             raise Malformed("negative amounts are only allowed in a credit CDR")
@@ -196,15 +210,16 @@ def parse_cdr(cdr) -> Parsed:
         price, vat, kwh = -abs(price), -abs(vat), -abs(kwh)
     return Parsed(id=cdr_id, evse_id=evse_id, started_at=started, stopped_at=stopped,
                   kwh=kwh.quantize(Decimal("0.001")), price=price, vat=vat, currency=currency,
-                  credit_reference_id=reference)
+                  credit_reference_id=reference, evse_key=evse_id.replace("*", ""))
 
 
 @dataclass(frozen=True)
 class Plausibility:
     """What one charge can plausibly be; a CDR beyond it is refused with a reason (it would
     otherwise credit the wallet, e.g. 9 999 999 999 DKK for a 20 kWh session). Settings:
-    CHARGING_MAX_KWH_PER_CHARGE, CHARGING_MAX_CHARGE_HOURS and CHARGING_MAX_PRICE_PER_KWH_EUR
-    (converted to the wallet's currency with the reference rates, `ledger.convert`). The price
+    CHARGING_MAX_KWH_PER_CHARGE, CHARGING_MAX_CHARGE_HOURS, CHARGING_MAX_PRICE_PER_KWH_EUR
+    (converted to the wallet's currency with the reference rates, `ledger.convert`) and
+    CHARGING_MAX_VAT_RATE (the VAT, incl_vat − excl_vat, as a share of excl_vat; also for credits). The price
     limit is per kWh delivered, counting at least 1 kWh, so a session fee on a charge that
     delivered almost nothing is not refused. Credits are checked on their absolute energy and on
     their duration; their amount is bounded by what the session earned."""
@@ -214,6 +229,7 @@ class Plausibility:
     max_duration: timedelta
     max_hours: Decimal
     max_price_per_kwh: Decimal  # in `currency`
+    max_vat_rate: Decimal = Decimal("0.30")
 
     @classmethod
     def for_currency(cls, currency: str) -> "Plausibility":
@@ -221,7 +237,8 @@ class Plausibility:
         per_kwh = convert(Decimal(str(settings.CHARGING_MAX_PRICE_PER_KWH_EUR)), "EUR", currency)
         return cls(currency=currency, max_kwh=Decimal(str(settings.CHARGING_MAX_KWH_PER_CHARGE)),
                    max_duration=timedelta(hours=float(hours)), max_hours=hours,
-                   max_price_per_kwh=quantize(per_kwh, currency))
+                   max_price_per_kwh=quantize(per_kwh, currency),
+                   max_vat_rate=Decimal(str(settings.CHARGING_MAX_VAT_RATE)))
 
     def problem(self, p: Parsed) -> str | None:
         kwh = -p.kwh if p.kwh < 0 else p.kwh
@@ -236,6 +253,13 @@ class Plausibility:
             return (f"Implausible charge: {p.price} {self.currency} for {kwh} kWh is more than "
                     f"{self.max_price_per_kwh} {self.currency} per kWh"
                     + (" (counting at least 1 kWh)." if kwh < 1 else "."))
+        # VAT above any country's rate (excl_vat 0, or 1e-999999, made the whole price VAT); one
+        # minor unit of rounding allowed (25 % of 0.01 is 0.00 or 0.01)
+        vat, excl = abs(p.vat), abs(p.price - p.vat)
+        if vat > self.max_vat_rate * excl + minor_unit(self.currency):
+            rate = f"{(self.max_vat_rate * 100).normalize():f}"
+            return (f"Implausible VAT: {vat} {self.currency} on {excl} {self.currency} excluding VAT is more than "
+                    f"{rate} % of it.")
         return None
 
 
@@ -256,7 +280,7 @@ def _check_batch(batch, offset, evses, wallet_currency, bounds: Plausibility):
         except Malformed as exc:
             errors.append({"index": i, "id": _record_id(cdr), "reason": f"Malformed record: {exc}."})
             continue
-        if p.evse_id not in evses:
+        if p.evse_key not in evses:
             errors.append({"index": i, "id": p.id, "reason": f"Unknown EVSE id {p.evse_id}."})
         elif p.currency != wallet_currency:
             errors.append({"index": i, "id": p.id,
@@ -328,7 +352,7 @@ def _write_batch(*, operator, cdr_import, processed, sessions, credits, errors, 
                     continue
                 if session is None:
                     reason = f"Credit CDR refers to session {p.credit_reference_id}, which is not imported."
-                elif evses[p.evse_id] != session["charge_point_id"]:
+                elif evses[p.evse_key] != session["charge_point_id"]:
                     reason = (f"Credit CDR is for EVSE {p.evse_id}, but session {p.credit_reference_id} "
                               "was on another charge point.")
                 elif session["credited"] + p.price < -session["price"]:  # credits are negative
@@ -378,7 +402,7 @@ def _write_batch(*, operator, cdr_import, processed, sessions, credits, errors, 
 def _insert(operator, cdr_import, items, refs, now, evses, schedule) -> list[tuple[int, str]]:
     """Insert charges for parsed CDRs, skipping CDR ids imported before; returns (id, CDR id) of
     the rows this call inserted. On PostgreSQL the same statement posts them to the ledger."""
-    rows = [(operator.pk, evses[p.evse_id], "roaming", "completed", p.started_at, p.stopped_at, p.kwh, p.price,
+    rows = [(operator.pk, evses[p.evse_key], "roaming", "completed", p.started_at, p.stopped_at, p.kwh, p.price,
              p.vat, p.currency, p.id, refs.get(p.credit_reference_id), cdr_import.pk, now, "")
             for _, p in items]
     if not rows:
@@ -404,7 +428,9 @@ def run_import(*, cdr_import: CdrImport, records: list | None = None, actor=None
     except (FileError, OSError) as exc:
         return _finish(cdr_import, actor, CdrImport.State.FAILED, str(exc))
     CdrImport.objects.filter(pk=cdr_import.pk).update(total=len(records))
-    evses = dict(ChargePoint.objects.filter(operator=operator).exclude(evse_id="").values_list("evse_id", "id"))
+    # by `evse_id_key`: "DK*ABC*E1" in a CDR is the charge point "DKABCE1" (the '*' are optional)
+    evses = {evse_id_key(evse): pk for evse, pk in
+             ChargePoint.objects.filter(operator=operator).exclude(evse_id="").values_list("evse_id", "id")}
     if is_postgresql():
         _analyze_if_never(ChargePoint)
     schedule = FeeSchedule(operator)
@@ -502,7 +528,7 @@ def _repeated_ids(records) -> set[str]:
     for cdr in records:
         cdr_id = cdr.get("id") if isinstance(cdr, dict) else None
         if isinstance(cdr_id, str):
-            cdr_id = cdr_id.strip()
+            cdr_id = cdr_id.strip().upper()
             (repeated if cdr_id in seen else seen).add(cdr_id)
     return repeated
 

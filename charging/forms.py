@@ -1,10 +1,10 @@
 from django import forms
 from django.forms import inlineformset_factory
 
-from charging.models import Charge, ChargePoint, Connector, CurrentType, Site, Visibility
+from charging.models import Charge, ChargePoint, Connector, CurrentType, Site, Visibility, evse_key
 from operators.models import WalletTransaction
 from portal.forms import DateRangeForm, Form, ModelForm
-from portal.validators import evse_id, iso_country
+from portal.validators import evse_id, evse_id_key, iso_country
 
 
 class SiteForm(ModelForm):
@@ -48,7 +48,9 @@ class ChargePointForm(ModelForm):
     def clean_evse_id(self):
         value = evse_id(self.cleaned_data["evse_id"])  # ISO 15118 / eMI3 format, upper case
         if value:
-            clash = ChargePoint.objects.filter(operator=self.operator, evse_id=value)
+            # the same EVSE however its optional '*' separators are written
+            clash = ChargePoint.objects.filter(operator=self.operator).annotate(key=evse_key()).filter(
+                key=evse_id_key(value))
             if self.instance.pk:
                 clash = clash.exclude(pk=self.instance.pk)
             if clash.exists():

@@ -4,7 +4,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Replace, Upper
 from django.utils import timezone
 
 
@@ -16,6 +17,12 @@ class Visibility(models.TextChoices):
 class CurrentType(models.TextChoices):
     AC = "ac", "AC"
     DC = "dc", "DC"
+
+
+def evse_key():
+    """The EVSE id as two ids are compared (`portal.validators.evse_id_key`), in SQL: upper case,
+    without the optional '*' separators."""
+    return Replace(Upper("evse_id"), Value("*"), Value(""))
 
 
 class Site(models.Model):
@@ -76,7 +83,9 @@ class ChargePoint(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
-        indexes = [models.Index(fields=["operator", "site"]), models.Index(fields=["operator", "state"])]
+        indexes = [models.Index(fields=["operator", "site"]), models.Index(fields=["operator", "state"]),
+                   # the form's and CSV import's "already has this EVSE id" lookup (`evse_key`)
+                   models.Index("operator", evse_key(), name="charge_point_evse_key")]
         constraints = [
             models.UniqueConstraint(
                 fields=["operator", "evse_id"], condition=~Q(evse_id=""), name="charge_point_unique_evse"

@@ -5,6 +5,7 @@ Charges and their ledger entries are written in bulk by `charging.cdr_import` an
 `charging.ledger` (jobs: actor None = system)."""
 import csv
 import io
+import unicodedata
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -15,6 +16,7 @@ from charging.forms import ChargePointForm
 from charging.models import CdrImport, Charge, ChargePoint, Connector, Site
 from portal import audit
 from portal.errors import NotAllowed
+from portal.validators import evse_id_key
 
 
 # --- Sites -----------------------------------------------------------------------------------------
@@ -172,12 +174,20 @@ def charge_points_import_csv(*, operator, actor, text: str, import_valid_rows: b
         return report
 
 
+def _site_key(name: str) -> str:
+    """A site name as the CSV import's `site` column is matched: without case, in one Unicode
+    normal form (an "é" typed as e + combining accent is the same name)."""
+    return unicodedata.normalize("NFC", name.strip()).casefold()
+
+
 def _import_csv(operator, actor, text, import_valid_rows, report):
     reader, problem = _csv_rows(text)
     if reader is None:
         report.header_error = problem
         return report
-    sites = {s.name.strip().lower(): s for s in Site.objects.filter(operator=operator)}
+    sites = {}  # by `_site_key`; a list, as names are not unique
+    for site in Site.objects.filter(operator=operator):
+        sites.setdefault(_site_key(site.name), []).append(site)
     seen_evse = {}
     valid = []
     for line, row in enumerate(reader, start=2):
@@ -200,16 +210,18 @@ def _import_csv(operator, actor, text, import_valid_rows, report):
         }
         row_errors = []
         if site_name:
-            site = sites.get(site_name.lower())
-            if site is None:
+            found = sites.get(_site_key(site_name), [])
+            if not found:
                 row_errors.append(f"site: no site named “{site_name}”")
+            elif len(found) > 1:
+                row_errors.append(f"site: {len(found)} sites are named “{site_name}”; rename one of them first")
             else:
-                data["site"] = site.pk
+                data["site"] = found[0].pk
         form = ChargePointForm(data, operator=operator)
         if not form.is_valid():
             for name, messages in form.errors.items():
                 row_errors.extend(f"{name}: {m}" for m in messages)
-        evse = data.get("evse_id", "").upper()
+        evse = evse_id_key(data.get("evse_id", ""))  # one EVSE however its '*' separators are written
         if evse and evse in seen_evse:
             row_errors.append(f"evse_id: same EVSE id as line {seen_evse[evse]}")
         seen_evse.setdefault(evse, line)

@@ -10,9 +10,13 @@ machine. Rule, cell by cell:
   negative amount a spreadsheet can sum;
 * every other cell is text: when it starts with one of `= + - @ TAB CR LF`, a single quote is put
   in front (`'=HYPERLINK(...)`, `'-5`), which spreadsheets show as the text typed, and which a
-  reader of the file can strip to get the value back.
+  reader of the file can strip to get the value back. So is text whose first character after
+  leading spaces (which an import may trim: LibreOffice's "Trim spaces", Google Sheets) is one of
+  them, or folds onto one in NFKC (fullwidth `＝`, `＋`, `－`, `＠`, small `﹦`, which East Asian
+  input methods type and some spreadsheets read as the ASCII sign).
 """
 import csv as _csv
+import unicodedata
 from decimal import Decimal
 
 from django.http import StreamingHttpResponse
@@ -27,9 +31,17 @@ def cell(value) -> object:
     if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
         return value
     text = str(value)
-    if text.startswith(FORMULA_STARTS):
+    if text.startswith(FORMULA_STARTS) or _formula_after_folding(text):
         return "'" + text
     return text
+
+
+def _formula_after_folding(text: str) -> bool:
+    first = text[:1]
+    if first.isascii() and not first.isspace():  # nearly every cell: one check
+        return False
+    head = text.lstrip()[:1]
+    return bool(head) and unicodedata.normalize("NFKC", head).startswith(FORMULA_STARTS)
 
 
 class _Echo:

@@ -289,6 +289,8 @@ CHARGING_MAX_KWH_PER_CHARGE = Decimal(env.str("CHARGING_MAX_KWH_PER_CHARGE", def
 CHARGING_MAX_CHARGE_HOURS = Decimal(env.str("CHARGING_MAX_CHARGE_HOURS", default="72"))
 # In EUR, converted to the wallet's currency with the reference rates (CHARGING_FX_RATES).
 CHARGING_MAX_PRICE_PER_KWH_EUR = Decimal(env.str("CHARGING_MAX_PRICE_PER_KWH_EUR", default="10"))
+# Highest plausible VAT as a share of the price excluding VAT (the highest rate in Europe is 27 %).
+CHARGING_MAX_VAT_RATE = Decimal(env.str("CHARGING_MAX_VAT_RATE", default="0.30"))
 
 # --- Credentials (third-party platform secrets, encrypted at rest; docs/credentials.md) ----------
 # Fernet keys, comma-separated, newest first: the first encrypts, all decrypt (key rotation).

@@ -11,13 +11,15 @@ functions. What is refused, and why:
   another order than it is stored, e.g. an IBAN or an invoice number), no other invisible
   format characters (zero-width space U+200B, word joiner U+2060, BOM U+FEFF, soft hyphen, …),
   no private-use, unassigned or surrogate code points. Zero-width (non-)joiners (U+200C/U+200D)
-  stay allowed: Persian, Indic scripts and emoji need them.
+  stay allowed between two characters: Persian, Indic scripts and emoji need them; at either end,
+  next to a space or in runs they are refused (they join nothing and make look-alike names).
 * **Names** (`visible_name`): single-line text with at least one visible character: a name made
   only of spaces, joiners or "blank" letters (Hangul fillers, Braille blank) is refused.
 * **Identifiers** use ASCII only: patterns are compiled with `re.ASCII` (`ascii_pattern`), so
   `\\d` never matches Arabic-Indic or other non-ASCII digits, and `ascii_digits` checks digits.
 * **Countries** (`iso_country`): an ISO 3166-1 alpha-2 code that exists (pycountry's list).
-* **EVSE ids** (`evse_id`): ISO 15118-2 Annex H / eMI3 format.
+* **EVSE ids** (`evse_id`): ISO 15118-2 Annex H / eMI3 format; two ids that differ only in
+  case or in their optional '*' separators are the same EVSE (`evse_id_key`).
 * **Dates** (`bounded_future_date`): not beyond a horizon (expiry dates centuries ahead).
 * **Numbers** (`bounded_decimal`): finite, and below a size limit checked on the exponent
   before any arithmetic (`1e999999999` is refused without being computed with).
@@ -66,12 +68,21 @@ def refused_character(value: str) -> str | None:
     the most common) is recognised by one C-level call."""
     if value.isprintable():  # no Cc, Cf, Cs, Co, Cn, Zl, Zp, nor Zs other than the ASCII space
         return None
-    for char in value:
+    last = len(value) - 1
+    for i, char in enumerate(value):
         if char in ALLOWED_FORMAT:
-            continue
+            # only between two characters that show: at either end, next to a space or another
+            # joiner it joins nothing and only makes look-alikes ("Harbour" and "Harbour\u200d")
+            if 0 < i < last and _joinable(value[i - 1]) and _joinable(value[i + 1]):
+                continue
+            return char
         if char in BIDI_CONTROLS or unicodedata.category(char) in REFUSED_CATEGORIES:
             return char
     return None
+
+
+def _joinable(char: str) -> bool:
+    return not char.isspace() and char not in ALLOWED_FORMAT
 
 
 def single_line_text(value: str) -> str:
@@ -163,6 +174,13 @@ def evse_id(value: str) -> str:
         raise ValidationError(f"An EVSE id starts with an ISO 3166 country code; “{match.group(1)}” is not one.",
                               code="evse_id")
     return text
+
+
+def evse_id_key(value: str) -> str:
+    """What two EVSE ids are compared by: upper case without the '*' separators, which are
+    optional (ISO 15118-2 Annex H: <S> = *1 "*"), so "DK*ABC*E1*2", "dkabce12" and "DK*ABC*E12"
+    are one EVSE."""
+    return value.upper().replace("*", "")
 
 
 # --- Dates and numbers -----------------------------------------------------------------------------

@@ -453,7 +453,7 @@ def test_plausibility_bounds_are_settings(operator, point, fees, settings):
     result = run(operator, [cdr("KWH", point.evse_id, kwh=10.5, minutes=30),
                             cdr("LONG", point.evse_id, kwh=5, minutes=61, excl=10, incl=12),
                             cdr("DEAR", point.evse_id, kwh=5, minutes=30, excl=16, incl=20),
-                            cdr("FINE", point.evse_id, kwh=5, minutes=30, excl=14, incl=18.65),
+                            cdr("FINE", point.evse_id, kwh=5, minutes=30, excl=15, incl=18.65),
                             cdr("FEE", point.evse_id, kwh=0.2, minutes=5, excl=2, incl=2.5)])
     assert [(e["id"], e["reason"].split(":")[0]) for e in result.errors] == [
         ("KWH", "Implausible charge"), ("LONG", "Implausible charge"), ("DEAR", "Implausible charge")]

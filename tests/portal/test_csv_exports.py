@@ -24,6 +24,20 @@ def test_cells(value, written):
     assert csv.cell(value) == written
 
 
+@pytest.mark.parametrize("value", [
+    " =1+1", "  +1", "\u00a0=HYPERLINK(\"x\")", "\u3000@SUM(A1)",  # whitespace a spreadsheet may trim on import
+    "\uff1d1+1", "\ufe661+1", "\uff0b1", "\uff0d1", "\uff20SUM(A1)",  # fullwidth / small forms (NFKC: = + - @)
+    " \uff1d1+1",
+])
+def test_cells_that_become_formulas_after_trimming_or_width_folding_are_escaped(value):
+    assert csv.cell(value) == "'" + value
+
+
+@pytest.mark.parametrize("value", ["Harbour =1", "\uff21\uff22", " Harbour", "\u00e9=1", "\u200d=1"])
+def test_other_text_is_kept(value):
+    assert csv.cell(value) == value
+
+
 def _rows(response):
     assert isinstance(response, StreamingHttpResponse)  # streamed, never built in memory
     body = b"".join(response.streaming_content).decode()
