@@ -331,6 +331,7 @@ def close_operator_month(*, operator: Operator, period: date, today: date | None
 def close_month(*, period: date, operators=None, today: date | None = None, dry_run=False) -> list[CloseResult]:
     """The close for every operator (or those given): a failure for one is reported and logged and
     does not stop the others."""
+    _check_month_over(period, today or timezone.localdate())
     results = []
     ops = operators if operators is not None else Operator.objects.order_by("id")
     for operator in ops:
