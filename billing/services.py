@@ -131,7 +131,7 @@ def _buyer(operator) -> dict:
     return {"slug": operator.slug, "currency": operator.currency, **{f: getattr(operator, f) for f in BUYER_FIELDS}}
 
 
-def _issue(invoice: Invoice, *, seller, issue_date: date, actor=None, verb="invoice.issued"):
+def _issue(invoice: Invoice, *, seller, issue_date: date, actor=None, verb="invoice.issued", send=True):
     sequence, number = _next_number(invoice.series, issue_date)
     invoice.sequence, invoice.number = sequence, number
     invoice.issue_date = issue_date
@@ -142,7 +142,8 @@ def _issue(invoice: Invoice, *, seller, issue_date: date, actor=None, verb="invo
     audit.record(operator=invoice.operator, actor=actor, action="created", item=invoice, verb=verb,
                  changes=audit.diff({}, {"number": number, "period": invoice.period.isoformat(),
                                          "total": str(invoice.total), "currency": invoice.currency}))
-    transaction.on_commit(lambda: _queue_email(invoice.pk))
+    if send:
+        transaction.on_commit(lambda: _queue_email(invoice.pk))
 
 
 def _queue_email(invoice_id):
@@ -189,16 +190,17 @@ def _check_month_over(period: date, today: date):
 
 
 @transaction.atomic
-def invoice_issue(*, operator: Operator, period: date, today: date | None = None) -> Invoice | None:
+def invoice_issue(*, operator: Operator, period: date, today: date | None = None, send=True) -> Invoice | None:
     """Issue the operator's invoice for `period`, or return the one already issued. None when the
-    month has nothing to invoice (no charge points, no fees)."""
+    month has nothing to invoice (no charge points, no fees). `send`: mail it after commit (the
+    demo data does not)."""
     today = today or timezone.localdate()
     _check_month_over(period, today)
     operator = Operator.objects.select_for_update().get(pk=operator.pk)  # one close per operator at a time
     existing = Invoice.objects.filter(operator=operator, period=period, series=Invoice.Series.INVOICE).first()
     if existing is not None:
         if existing.status != Invoice.Status.DRAFT:
-            if existing.emailed_at is None:  # resumed after a crash before the mail went out
+            if send and existing.emailed_at is None:  # resumed after a crash before the mail went out
                 transaction.on_commit(lambda: _queue_email(existing.pk))
             return existing
         existing.lines.all().delete()  # a draft is never left behind by the close; be safe anyway
@@ -216,7 +218,7 @@ def invoice_issue(*, operator: Operator, period: date, today: date | None = None
         return None
     _save_lines(invoice, preview.lines)
     _apply_totals(invoice, preview)
-    _issue(invoice, seller=seller, issue_date=today)
+    _issue(invoice, seller=seller, issue_date=today, send=send)
     return invoice
 
 
@@ -288,8 +290,8 @@ class CloseResult:
     preview: Preview | None = None
 
 
-def close_operator_month(*, operator: Operator, period: date, today: date | None = None, dry_run=False
-                         ) -> CloseResult:
+def close_operator_month(*, operator: Operator, period: date, today: date | None = None, dry_run=False,
+                         send=True, settle_at=None) -> CloseResult:
     """The close for one operator and month; safe to run again at any point (it resumes)."""
     today = today or timezone.localdate()
     _check_month_over(period, today)
@@ -305,8 +307,8 @@ def close_operator_month(*, operator: Operator, period: date, today: date | None
                            f"(net {preview.net}, VAT {preview.vat})", preview)
     started = timezone.now()
     before = Invoice.objects.filter(operator=operator, period=period, series=Invoice.Series.INVOICE).first()
-    invoice = invoice_issue(operator=operator, period=period, today=today)
-    settled = settle_open_invoices(operator=operator)
+    invoice = invoice_issue(operator=operator, period=period, today=today, send=send)
+    settled = settle_open_invoices(operator=operator, at=settle_at)
     if invoice is None:
         outcome, message = CloseRun.Outcome.EMPTY, "nothing to invoice"
         if settled:
@@ -352,7 +354,7 @@ def close_month(*, period: date, operators=None, today: date | None = None, dry_
 # --- credit notes -------------------------------------------------------------------------------
 @transaction.atomic
 def credit_note_issue(*, invoice: Invoice, actor, reason: str, net: Decimal | None = None,
-                      today: date | None = None) -> Invoice:
+                      today: date | None = None, send=True) -> Invoice:
     """Cancel `invoice` in full (net None) or in part (a net amount, only for a paid invoice) with
     a credit note of series CN that references it, and refund it on the ledger.
 
@@ -407,7 +409,7 @@ def credit_note_issue(*, invoice: Invoice, actor, reason: str, net: Decimal | No
         {"category": b["category"], "rate": str(b["rate"]), "net": str(b["net"]), "vat": str(b["vat"])}
         for b in breakdown]}
     _save_lines(cn, lines)
-    _issue(cn, seller=seller, issue_date=today, actor=actor, verb="invoice.credited")
+    _issue(cn, seller=seller, issue_date=today, actor=actor, verb="invoice.credited", send=send)
     _post_settlement(cn, -cn.total)
     Invoice.objects.filter(pk=cn.pk).update(status=Invoice.Status.PAID, paid_at=timezone.now())
     cn.status = Invoice.Status.PAID
