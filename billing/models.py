@@ -259,7 +259,7 @@ class Invoice(models.Model):
         # (Not a CHECK constraint: SQLite compares decimals as floats, so 0.1 + 0.2 != 0.3 there.)
         if self.total != self.net + self.vat:
             raise ValueError(f"Total {self.total} is not net {self.net} + VAT {self.vat}.")
-        if not self._state.adding and self.pk:
+        if not self._state.adding and self.pk and not getattr(self, "_draft_in_db", False):
             stored = Invoice.objects.filter(pk=self.pk).values(*self.FROZEN_FIELDS).first()
             if stored and stored["number"] is not None:
                 changed = [f for f in self.FROZEN_FIELDS
@@ -267,6 +267,7 @@ class Invoice(models.Model):
                 if changed:
                     raise PermissionError(f"Issued invoices cannot change ({', '.join(changed)}).")
         super().save(*args, **kwargs)
+        self._draft_in_db = self.number is None  # known to be a draft in the database: no re-check needed
 
     def delete(self, *args, **kwargs):
         if self.number is not None or Invoice.objects.filter(pk=self.pk, number__isnull=False).exists():

@@ -202,6 +202,7 @@ def invoice_issue(*, operator: Operator, period: date, today: date | None = None
         if existing.status != Invoice.Status.DRAFT:
             if send and existing.emailed_at is None:  # resumed after a crash before the mail went out
                 transaction.on_commit(lambda: _queue_email(existing.pk))
+            existing._resumed = True
             return existing
         existing.lines.all().delete()  # a draft is never left behind by the close; be safe anyway
         InvoiceEntry.objects.filter(invoice=existing).delete()
@@ -211,6 +212,7 @@ def invoice_issue(*, operator: Operator, period: date, today: date | None = None
     invoice = Invoice.objects.create(operator=operator, period=period, series=Invoice.Series.INVOICE,
                                      currency=operator.currency, vat_category="S",
                                      seller=seller.snapshot(), buyer=_buyer(operator))
+    invoice._resumed, invoice._draft_in_db = False, True
     _link_unbilled_fees(invoice, pricing.local_midnight(pricing.next_month(period)))
     preview = _assemble(operator, period, sub_lines, details, pricing.linked_fee_groups(invoice=invoice), seller)
     if preview.is_empty:
@@ -306,31 +308,33 @@ def close_operator_month(*, operator: Operator, period: date, today: date | None
                            f"would invoice {preview.total} {preview.currency} "
                            f"(net {preview.net}, VAT {preview.vat})", preview)
     started = timezone.now()
-    before = Invoice.objects.filter(operator=operator, period=period, series=Invoice.Series.INVOICE).first()
     invoice = invoice_issue(operator=operator, period=period, today=today, send=send)
-    settled = settle_open_invoices(operator=operator, at=settle_at)
-    if invoice is None:
-        outcome, message = CloseRun.Outcome.EMPTY, "nothing to invoice"
-        if settled:
-            message += f"; settled {', '.join(i.number for i in settled)}"
-    else:
-        invoice.refresh_from_db()
-        if before is not None and before.status == invoice.status and not settled:
-            outcome = CloseRun.Outcome.UNCHANGED
-        elif invoice.status == Invoice.Status.ISSUED:
-            outcome = CloseRun.Outcome.DUE
-        elif before is None:
-            outcome = CloseRun.Outcome.SETTLED if invoice.status == Invoice.Status.PAID else CloseRun.Outcome.ISSUED
+    with transaction.atomic():
+        settled = settle_open_invoices(operator=operator, at=settle_at)
+        settled_ids = {i.pk for i in settled}
+        if invoice is None:
+            outcome, message = CloseRun.Outcome.EMPTY, "nothing to invoice"
+            if settled:
+                message += f"; settled {', '.join(i.number for i in settled)}"
         else:
-            outcome = CloseRun.Outcome.SETTLED
-        message = f"{invoice.number}: {invoice.total} {invoice.currency}, {invoice.get_status_display().lower()}"
-        if invoice.status == Invoice.Status.ISSUED:
-            message += f" (due {invoice.due_date:%Y-%m-%d}; balance too low)"
-    CloseRun.objects.create(operator=operator, period=period, started_at=started, outcome=outcome, message=message)
+            if invoice.pk in settled_ids:
+                invoice.status = Invoice.Status.PAID
+            if invoice._resumed and not settled:
+                outcome = CloseRun.Outcome.UNCHANGED
+            elif invoice.status == Invoice.Status.ISSUED:
+                outcome = CloseRun.Outcome.DUE
+            else:
+                outcome = CloseRun.Outcome.SETTLED
+            message = f"{invoice.number}: {invoice.total} {invoice.currency}, {invoice.get_status_display().lower()}"
+            if invoice.status == Invoice.Status.ISSUED:
+                message += f" (due {invoice.due_date:%Y-%m-%d}; balance too low)"
+        CloseRun.objects.create(operator=operator, period=period, started_at=started, outcome=outcome,
+                                message=message)
     return CloseResult(operator, period, outcome, invoice, message)
 
 
-def close_month(*, period: date, operators=None, today: date | None = None, dry_run=False) -> list[CloseResult]:
+def close_month(*, period: date, operators=None, today: date | None = None, dry_run=False, send=True
+                ) -> list[CloseResult]:
     """The close for every operator (or those given): a failure for one is reported and logged and
     does not stop the others."""
     _check_month_over(period, today or timezone.localdate())
@@ -338,7 +342,8 @@ def close_month(*, period: date, operators=None, today: date | None = None, dry_
     ops = operators if operators is not None else Operator.objects.order_by("id")
     for operator in ops:
         try:
-            results.append(close_operator_month(operator=operator, period=period, today=today, dry_run=dry_run))
+            results.append(close_operator_month(operator=operator, period=period, today=today, dry_run=dry_run,
+                                                send=send))
         except MonthNotOver:
             raise
         except Exception as exc:  # one operator's failure is reported; the others go on
@@ -391,6 +396,7 @@ def credit_note_issue(*, invoice: Invoice, actor, reason: str, net: Decimal | No
                                 vat_rate=invoice.vat_rate, vat_note=invoice.vat_note, seller=seller.snapshot(),
                                 buyer=invoice.buyer, credit_of=invoice, reason=reason[:255],
                                 details={"credits": invoice.pk})
+    cn._draft_in_db = True
     if not partial and credited == 0:
         lines = [pricing.LineDraft(kind=li.kind, description=li.description, quantity=-li.quantity, unit=li.unit,
                                    unit_price=li.unit_price, net=-li.net, vat_category=li.vat_category,

@@ -28,9 +28,13 @@ def issued(billing_setup):
 
 @pytest.mark.django_db
 def test_model_refuses_changes_and_deletion_of_an_issued_invoice(issued):
-    issued.total = D("1.00")
+    issued.net, issued.vat, issued.total = D("1.00"), D("0.00"), D("1.00")
     with pytest.raises(PermissionError):
         issued.save()
+    reloaded = Invoice.objects.get(pk=issued.pk)
+    reloaded.buyer = {**reloaded.buyer, "name": "Someone else"}
+    with pytest.raises(PermissionError):
+        reloaded.save()
     with pytest.raises(PermissionError):
         issued.delete()
     with pytest.raises(PermissionError):
