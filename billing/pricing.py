@@ -206,12 +206,15 @@ def _fee_aggregate(qs):
         first=Min("created_at"), last=Max("created_at")))
 
 
-def unbilled_fee_groups(*, operator, before: datetime):
-    """Fee entries on the ledger before `before` that no invoice bills yet (a late-imported charge of an
-    earlier month is billed by the next close)."""
-    return _fee_aggregate(WalletTransaction.objects.filter(
+def unbilled_fee_groups(*, operator, before: datetime, since: datetime | None = None):
+    """Fee entries on the ledger before `before` (and from `since`) that no invoice bills yet (a
+    late-imported charge of an earlier month is billed by the next close)."""
+    qs = WalletTransaction.objects.filter(
         operator=operator, kind=WalletTransaction.Kind.PLATFORM_FEE, state=WalletTransaction.State.COMPLETE,
-        created_at__lt=before, invoice_entry__isnull=True))
+        created_at__lt=before, invoice_entry__isnull=True)
+    if since is not None:
+        qs = qs.filter(created_at__gte=since)
+    return _fee_aggregate(qs)
 
 
 def linked_fee_groups(*, invoice):

@@ -102,7 +102,10 @@ def invoice_preview(*, operator: Operator, period: date, until: date | None = No
     seller = _seller()
     sub_lines, details = pricing.subscription_lines(operator=operator, period=period, until=until)
     before = pricing.local_midnight(until + timedelta(days=1) if until else pricing.next_month(period))
-    groups = pricing.unbilled_fee_groups(operator=operator, before=before)
+    # The running month's preview (shown on every Billing page view) reads only this month's
+    # entries; the dry run of a closed month reads, as the close links, every unbilled one.
+    since = pricing.local_midnight(period) if until else None
+    groups = pricing.unbilled_fee_groups(operator=operator, before=before, since=since)
     return _assemble(operator, period, sub_lines, details, groups, seller, until=until)
 
 
