@@ -19,10 +19,32 @@ from billing.models import (
 )
 from portal.admin import AuditedAdmin, ReadOnlyAdmin
 from portal.errors import DomainError
+from portal.forms import Form as PortalForm
+
+
+class PlanTierFormSet(forms.BaseInlineFormSet):
+    """A plan needs tiers, and exactly one open-ended last tier (empty "up to"): otherwise the
+    charge points beyond the highest "up to" would have no price."""
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        kept = [f.cleaned_data for f in self.forms
+                if f.cleaned_data and not f.cleaned_data.get("DELETE", False)]
+        if not kept:
+            raise forms.ValidationError("Add at least one tier: the last one with an empty “up to”.")
+        open_ended = [c for c in kept if c.get("up_to") is None]
+        if len(open_ended) != 1:
+            raise forms.ValidationError("Exactly one tier, the last tier, has an empty “up to” "
+                                        "(it prices every charge point above the others).")
+        if any(c.get("up_to") == 0 for c in kept):
+            raise forms.ValidationError("“Up to” counts charge points: at least 1.")
 
 
 class PlanTierInline(admin.TabularInline):
     model = PlanTier
+    formset = PlanTierFormSet
     extra = 1
 
 
@@ -62,7 +84,7 @@ class PlatformSellerAdmin(admin.ModelAdmin):
         return False
 
 
-class CreditForm(forms.Form):
+class CreditForm(PortalForm):
     reason = forms.CharField(max_length=255, label="Reason (printed on the credit note)")
 
 

@@ -4,10 +4,15 @@ from phonenumber_field.formfields import PhoneNumberField
 from billing.models import InstallerSettings, Invoice
 from billing.pricing import parse_month
 from operators.validators import COUNTRY_CHOICES
+from portal.forms import Form, ModelForm
 
 
-class InstallerSettingsForm(forms.ModelForm):
-    """Installer settings: who installed and services the operator's charge points."""
+class InstallerSettingsForm(ModelForm):
+    """Installer settings: who installed and services the operator's charge points. The portal's
+    text rules apply (portal.forms): one-line fields refuse CR/LF, control, bidi and invisible
+    characters; the company and contact name need a visible character; the notes may span lines."""
+
+    name_fields = ("company", "contact_name")
 
     phone = PhoneNumberField(
         required=False, label="Phone",
@@ -38,7 +43,7 @@ class InstallerSettingsForm(forms.ModelForm):
         return self.cleaned_data.get("phone") or ""
 
 
-class InvoiceFilterForm(forms.Form):
+class InvoiceFilterForm(Form):
     period = forms.CharField(required=False, label="Period", help_text="Month, e.g. 2026-11.",
                              widget=forms.TextInput(attrs={"type": "month", "placeholder": "YYYY-MM"}))
     status = forms.ChoiceField(required=False, choices=[("", "All statuses"),

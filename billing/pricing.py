@@ -97,6 +97,10 @@ def plan_in_force(*, operator, period: date):
         if t.up_to is None:
             break
         lower = t.up_to
+    if tiers and tiers[-1].up_to is not None:
+        # The last tier is open-ended even if staff gave it an "up to" (the admin refuses that
+        # now): charge points beyond it are billed at its price, never for free.
+        tiers[-1].up_to = None
     return plan, tiers
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -37,6 +38,7 @@ from operators.models import Operator, WalletTransaction
 from portal import audit
 from portal.errors import DomainError, NotAllowed
 from portal.money import quantize
+from portal.validators import bounded_decimal, single_line_text
 
 log = logging.getLogger(__name__)
 ZERO = Decimal("0.00")
@@ -373,11 +375,19 @@ def credit_note_issue(*, invoice: Invoice, actor, reason: str, net: Decimal | No
     reason = (reason or "").strip()
     if not reason:
         raise NotAllowed("Give a reason for the credit note.", field="reason")
+    try:  # printed on the credit note and in the mail: one line, no control or bidi characters
+        single_line_text(reason)
+        if net is not None:
+            net = bounded_decimal(net if not isinstance(net, str) else net.strip(), limit_digits=12)
+    except ValidationError as exc:
+        raise NotAllowed(exc.messages[0], field="reason" if net is None else "net") from None
     Operator.objects.select_for_update().get(pk=invoice.operator_id)
     invoice = Invoice.objects.select_for_update().select_related("operator").get(pk=invoice.pk)
     if invoice.series != Invoice.Series.INVOICE or invoice.status not in (Invoice.Status.ISSUED, Invoice.Status.PAID):
         raise NotAllowed(f"{invoice} cannot be credited (status {invoice.get_status_display().lower()}).")
-    credited = -(invoice.credit_notes.aggregate(s=Sum("net"))["s"] or ZERO)
+    earlier = invoice.credit_notes.aggregate(net=Sum("net"), vat=Sum("vat"))
+    credited = -(earlier["net"] or ZERO)
+    credited_vat = -(earlier["vat"] or ZERO)
     remaining = invoice.net - credited
     if net is None:
         net = remaining
@@ -413,6 +423,18 @@ def credit_note_issue(*, invoice: Invoice, actor, reason: str, net: Decimal | No
     cn.vat = quantize(sum((b["vat"] for b in breakdown), ZERO), invoice.currency)
     if not partial and credited == 0:
         cn.vat = -invoice.vat  # a full credit cancels exactly what was invoiced
+    elif net == remaining:
+        cn.vat = -(invoice.vat - credited_vat)  # the last credit cancels exactly the VAT still invoiced
+    else:
+        # VAT on the credited net so far, rounded once, less what earlier notes credited: rounding
+        # each note on its own would credit more VAT than invoiced (5 × 0.02 → 5 × 0.01, not 0.03).
+        running = vat.vat_breakdown([pricing.LineDraft(kind="", description="", quantity=Decimal(1), unit="",
+                                                       unit_price=ZERO, net=credited + net,
+                                                       vat_category=invoice.vat_category,
+                                                       vat_rate=invoice.vat_rate)], invoice.currency)
+        cn.vat = -min(running[0]["vat"] - credited_vat, invoice.vat - credited_vat)
+    if breakdown:
+        breakdown[0]["vat"] = cn.vat  # one rate per invoice (one VAT treatment per buyer)
     cn.total = cn.net + cn.vat
     cn.details = {"credits": invoice.pk, "vat_breakdown": [
         {"category": b["category"], "rate": str(b["rate"]), "net": str(b["net"]), "vat": str(b["vat"])}

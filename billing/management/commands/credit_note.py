@@ -2,13 +2,13 @@
 
 Platform staff only: cancels an issued invoice with a credit note (series CN) that references it,
 in full, or in part with --net (the net amount to credit; only for a paid invoice)."""
-from decimal import Decimal, InvalidOperation
-
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from billing import services
 from billing.models import Invoice
+from portal.validators import bounded_decimal
 
 
 class Command(BaseCommand):
@@ -29,10 +29,10 @@ class Command(BaseCommand):
             raise CommandError(f"No invoice {number}.")
         amount = None
         if net is not None:
-            try:
-                amount = Decimal(net)
-            except InvalidOperation:
-                raise CommandError(f"--net {net!r} is not an amount.") from None
+            try:  # finite, ASCII digits, bounded (Decimal() alone takes 'NaN', '1e999999999', '٥')
+                amount = bounded_decimal(net.strip(), limit_digits=12)
+            except ValidationError:
+                raise CommandError(f"--net {net!r} is not an amount, e.g. 100.00.") from None
         try:
             cn = services.credit_note_issue(invoice=invoice, actor=user, reason=reason, net=amount)
         except services.DomainError as exc:

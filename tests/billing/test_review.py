@@ -1,0 +1,142 @@
+"""Review findings (feature/review-billing): each test failed on feature/billing before its fix."""
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db.models import Sum
+from django.urls import reverse
+
+from billing import pricing, services
+from billing.models import InstallerSettings, Invoice
+from operators.models import WalletTransaction
+from portal.permissions import Role
+from tests.billing.conftest import CLOSE_DAY, NOV, charge_points, deposit, make_plan, make_seller
+from tests.factories import OperatorFactory, UserFactory, member
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+
+
+@pytest.fixture
+def paid(billing_setup):
+    op = OperatorFactory()
+    charge_points(op, 3)  # 3 × 50.00 = 150.00 net, 37.50 VAT, 187.50
+    deposit(op, "1000.00")
+    invoice = services.close_operator_month(operator=op, period=NOV, today=CLOSE_DAY).invoice
+    assert (invoice.status, invoice.total) == ("paid", D("187.50"))
+    return invoice
+
+
+# --- partial credit notes: VAT rounded per note must not credit more than was invoiced ------------
+def test_partial_credit_notes_never_credit_more_vat_than_invoiced(paid):
+    first = services.credit_note_issue(invoice=paid, actor=None, reason="Goodwill", net=D("0.02"), today=CLOSE_DAY)
+    rest = services.credit_note_issue(invoice=paid, actor=None, reason="The rest", today=CLOSE_DAY)
+    paid.refresh_from_db()
+    assert paid.status == "credited"
+    assert first.net + rest.net == -paid.net
+    assert first.vat + rest.vat == -paid.vat  # was 0.01 + 37.50 = 37.51 credited on 37.50 invoiced
+    assert first.total + rest.total == -paid.total
+    # the ledger nets the invoice and its credit notes to zero
+    refs = [f"invoice-settlement:{i.pk}" for i in (paid, first, rest)]
+    fees = WalletTransaction.objects.filter(invoice_entry__invoice__in=[paid, first, rest]).aggregate(
+        s=Sum("amount"))["s"]
+    assert fees == 0 and WalletTransaction.objects.filter(reference__in=refs).count() == 3
+
+
+def test_many_small_credits_keep_the_running_vat_exact(paid):
+    notes = [services.credit_note_issue(invoice=paid, actor=None, reason=f"#{i}", net=D("0.02"), today=CLOSE_DAY)
+             for i in range(5)]
+    # 0.10 credited in all: VAT on it is 0.025 → 0.03, not 5 × 0.01 = 0.05
+    assert sum(n.vat for n in notes) == D("-0.03")
+    for n in notes:
+        assert n.total == n.net + n.vat
+
+
+# --- plan tiers: charge points beyond the last tier are billed, never free -------------------------
+def test_charge_points_beyond_a_bounded_last_tier_are_billed_at_its_price(seller):
+    make_plan(tiers=((10, "50"),))
+    op = OperatorFactory()
+    charge_points(op, 12)
+    plan, tiers = pricing.plan_in_force(operator=op, period=NOV)
+    assert pricing.monthly_amount(12, tiers, "DKK") == D("600.00")  # was 500.00: two charge points free
+    lines, _ = pricing.subscription_lines(operator=op, period=NOV)
+    assert sum(li.net for li in lines) == D("600.00")
+
+
+def test_admin_refuses_a_plan_whose_last_tier_is_bounded(client):
+    from tests.factories import enable_totp, sign_in
+
+    user = UserFactory(is_staff=True, is_superuser=True)
+    assert sign_in(client, user, secret=enable_totp(user)).status_code == 302
+    data = {"name": "Bounded", "currency": "DKK", "valid_from": "2026-01-01", "note": "",
+            "tiers-TOTAL_FORMS": "2", "tiers-INITIAL_FORMS": "0", "tiers-MIN_NUM_FORMS": "0",
+            "tiers-MAX_NUM_FORMS": "1000",
+            "tiers-0-up_to": "10", "tiers-0-unit_price": "50", "tiers-1-up_to": "50", "tiers-1-unit_price": "40"}
+    response = client.post("/admin/billing/plan/add/", data)
+    assert response.status_code == 200 and "last tier" in response.content.decode()
+    from billing.models import Plan
+    assert not Plan.objects.filter(name="Bounded").exists()
+    none = {**data, "name": "Empty", "tiers-TOTAL_FORMS": "0"}
+    response = client.post("/admin/billing/plan/add/", none)
+    assert response.status_code == 200 and not Plan.objects.filter(name="Empty").exists()
+    ok = {**data, "name": "Open", "tiers-1-up_to": ""}
+    assert client.post("/admin/billing/plan/add/", ok).status_code == 302
+
+
+# --- installer settings: the portal's text rules ---------------------------------------------------
+GOOD = {"company": "Elektriker Jensen ApS", "contact_name": "Jens Jensen", "email": "jens@elektriker.test",
+        "phone": "+45 20 30 40 50", "street": "Nørregade 1", "postcode": "8000", "city": "Aarhus", "country": "DK",
+        "notes": "Service contract 2026\nKey at the reception"}
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("company", "Jensen ApS\r\nBcc: x@evil.test", "line"),
+    ("contact_name", "\u202eJens", "text-direction"),
+    ("company", "\u200b\u200b", "visible"),
+    ("street", "Nørregade\t1", "tab"),
+    ("city", "Aar\u200bhus", "invisible"),
+    ("notes", "x" * 2001, "at most 2000"),
+    ("notes", "nul\x00byte", "Null characters"),
+    ("country", "XX", "valid choice"),
+    ("email", "jens@elektriker.test\r\nBcc: x@evil.test", "valid email"),
+])
+def test_bad_installer_settings_are_refused(billing_setup, login, field, value, message):
+    op = OperatorFactory()
+    client = login(member(op, Role.ADMIN))
+    response = client.post(reverse("billing:installer", args=[op.slug]), {**GOOD, field: value})
+    assert response.status_code == 400 and message in response.content.decode()
+    assert not InstallerSettings.objects.filter(operator=op).exists()
+
+
+def test_installer_settings_post_needs_the_permission(billing_setup, login):
+    op = OperatorFactory()
+    for role in (Role.BOOKKEEPER, Role.SUPPORTER):
+        client = login(member(op, role))
+        assert client.post(reverse("billing:installer", args=[op.slug]), GOOD).status_code == 403
+    assert not InstallerSettings.objects.filter(operator=op).exists()
+
+
+# --- the staff command: amounts that are not amounts ------------------------------------------------
+@pytest.mark.parametrize("net", ["NaN", "Infinity", "-Infinity", "1e999999999", "sNaN", "٥"])
+def test_credit_note_command_refuses_non_amounts(paid, net):
+    UserFactory(email="staff@platform.test", is_staff=True)
+    with pytest.raises(CommandError):
+        call_command("credit_note", paid.number, "--reason", "x", "--net", net, "--staff", "staff@platform.test")
+    assert not Invoice.objects.filter(credit_of=paid).exists()
+
+
+def test_credit_note_reason_on_one_line(paid):
+    with pytest.raises(services.DomainError):
+        services.credit_note_issue(invoice=paid, actor=None, reason="Goodwill\r\nX-Header: 1", today=CLOSE_DAY)
+    assert not Invoice.objects.filter(credit_of=paid).exists()
+
+
+# --- the plan in another currency than the wallet ----------------------------------------------------
+def test_plan_in_eur_for_a_dkk_wallet_is_converted(seller):
+    make_plan(currency="EUR", tiers=((None, "10"),))
+    op = OperatorFactory()
+    charge_points(op, 1)
+    lines, details = pricing.subscription_lines(operator=op, period=NOV)
+    assert details["plan"]["currency"] == "DKK" and lines[0].net > D("10")
+    assert date(2026, 11, 1) == NOV and make_seller  # noqa: used fixtures
