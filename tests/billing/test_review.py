@@ -139,4 +139,68 @@ def test_plan_in_eur_for_a_dkk_wallet_is_converted(seller):
     charge_points(op, 1)
     lines, details = pricing.subscription_lines(operator=op, period=NOV)
     assert details["plan"]["currency"] == "DKK" and lines[0].net > D("10")
-    assert date(2026, 11, 1) == NOV and make_seller  # noqa: used fixtures
+    assert date(2026, 11, 1) == NOV and make_seller is not None
+
+
+# --- immutability through every door ----------------------------------------------------------------
+def test_bulk_update_and_queryset_update_of_an_issued_invoice_are_refused(paid):
+    from django.db import transaction
+
+    paid.total, paid.net = D("1.00"), D("1.00")
+    with pytest.raises(PermissionError), transaction.atomic():
+        Invoice.objects.bulk_update([paid], ["net", "total"])
+    with pytest.raises(PermissionError), transaction.atomic():
+        Invoice.objects.filter(pk=paid.pk).update(buyer={})
+    with pytest.raises(PermissionError), transaction.atomic():
+        Invoice.objects.filter(pk=paid.pk).delete()
+    paid.refresh_from_db()
+    assert paid.total == D("187.50")
+
+
+def test_admin_delete_action_is_not_offered_and_refused(paid, client):
+    from tests.factories import enable_totp, sign_in
+
+    user = UserFactory(is_staff=True, is_superuser=True)
+    assert sign_in(client, user, secret=enable_totp(user)).status_code == 302
+    page = client.get("/admin/billing/invoice/").content.decode()
+    assert "delete_selected" not in page
+    response = client.post("/admin/billing/invoice/", {"action": "delete_selected", "_selected_action": [paid.pk],
+                                                        "post": "yes"})
+    assert response.status_code in (200, 302, 403)
+    assert Invoice.objects.filter(pk=paid.pk).exists()
+
+
+@pytest.mark.skipif("__import__('django.db').db.connection.vendor != 'postgresql'", reason="PostgreSQL triggers")
+def test_raw_sql_cannot_change_or_delete_an_issued_invoice_line_or_link(paid):
+    from django.db import DatabaseError, connection, transaction
+
+    for sql in [f"UPDATE billing_invoice SET total = 0, net = 0 WHERE id = {paid.pk}",
+                f"UPDATE billing_invoice SET status = 'draft' WHERE id = {paid.pk}",
+                f"DELETE FROM billing_invoice WHERE id = {paid.pk}",
+                f"UPDATE billing_invoiceline SET net = 0 WHERE invoice_id = {paid.pk}",
+                f"DELETE FROM billing_invoiceentry WHERE invoice_id = {paid.pk}"]:
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql)
+    paid.refresh_from_db()
+    assert paid.total == D("187.50") and paid.lines.count() == 1
+
+
+# --- tenancy ------------------------------------------------------------------------------------------
+def test_another_operators_invoice_and_pdf_are_404_and_a_draft_has_no_pdf(paid, login):
+    other = OperatorFactory()
+    client = login(member(other, Role.ADMIN))
+    for name in ("invoice_detail", "invoice_pdf"):
+        assert client.get(reverse(f"billing:{name}", args=[other.slug, paid.pk])).status_code == 404
+    draft = Invoice.objects.create(operator=other, period=date(2026, 10, 1), currency="DKK", vat_category="S")
+    for name in ("invoice_detail", "invoice_pdf"):
+        assert client.get(reverse(f"billing:{name}", args=[other.slug, draft.pk])).status_code == 404
+
+
+@pytest.mark.parametrize("query", ["period=2026-13", "period=abc", "period=2026-11-05", "status=void",
+                                   "period=%00", "page=abc", "period=99999-01", "status=draft"])
+def test_bad_invoice_filters_are_400_not_500(paid, login, query):
+    client = login(member(paid.operator, Role.BOOKKEEPER))
+    response = client.get(reverse("billing:invoice_list", args=[paid.operator.slug]) + "?" + query)
+    assert response.status_code in (200, 400)
+    if not query.startswith("page"):
+        assert response.status_code == 400
