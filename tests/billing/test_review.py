@@ -65,10 +65,9 @@ def test_charge_points_beyond_a_bounded_last_tier_are_billed_at_its_price(seller
 
 
 def test_admin_refuses_a_plan_whose_last_tier_is_bounded(client):
-    from tests.factories import enable_totp, sign_in
+    from tests.billing.conftest import staff_sign_in
 
-    user = UserFactory(is_staff=True, is_superuser=True)
-    assert sign_in(client, user, secret=enable_totp(user)).status_code == 302
+    staff_sign_in(client)
     data = {"name": "Bounded", "currency": "DKK", "valid_from": "2026-01-01", "note": "",
             "tiers-TOTAL_FORMS": "2", "tiers-INITIAL_FORMS": "0", "tiers-MIN_NUM_FORMS": "0",
             "tiers-MAX_NUM_FORMS": "1000",
@@ -158,10 +157,9 @@ def test_bulk_update_and_queryset_update_of_an_issued_invoice_are_refused(paid):
 
 
 def test_admin_delete_action_is_not_offered_and_refused(paid, client):
-    from tests.factories import enable_totp, sign_in
+    from tests.billing.conftest import staff_sign_in
 
-    user = UserFactory(is_staff=True, is_superuser=True)
-    assert sign_in(client, user, secret=enable_totp(user)).status_code == 302
+    staff_sign_in(client)
     page = client.get("/admin/billing/invoice/").content.decode()
     assert "delete_selected" not in page
     response = client.post("/admin/billing/invoice/", {"action": "delete_selected", "_selected_action": [paid.pk],
@@ -204,3 +202,52 @@ def test_bad_invoice_filters_are_400_not_500(paid, login, query):
     assert response.status_code in (200, 400)
     if not query.startswith("page"):
         assert response.status_code == 400
+
+
+# --- currencies without minor units -----------------------------------------------------------------
+@pytest.mark.parametrize("currency", ["JPY", "ISK"])
+def test_zero_decimal_currency_rounds_vat_to_whole_units(seller, currency):
+    make_plan(currency=currency, tiers=((None, "1001"),))
+    op = OperatorFactory(currency=currency)
+    charge_points(op, 1)
+    deposit(op, "100000")
+    invoice = services.close_operator_month(operator=op, period=NOV, today=CLOSE_DAY).invoice
+    # 1 001 net, VAT 25 % = 250.25 → 250 (whole units), total 1 251
+    assert (invoice.net, invoice.vat, invoice.total) == (D("1001"), D("250"), D("1251"))
+    linked = WalletTransaction.objects.filter(invoice_entry__invoice=invoice).aggregate(s=Sum("amount"))["s"]
+    assert linked == -invoice.total
+    cn = services.credit_note_issue(invoice=invoice, actor=None, reason="Part", net=D("3"), today=CLOSE_DAY)
+    assert (cn.net, cn.vat) == (D("-3"), D("-1"))  # 0.75 → 1
+    with pytest.raises(services.DomainError):
+        services.credit_note_issue(invoice=invoice, actor=None, reason="Cents", net=D("0.4"), today=CLOSE_DAY)
+
+
+@pytest.mark.skipif("__import__('django.db').db.connection.vendor != 'postgresql'", reason="PostgreSQL triggers")
+def test_database_keeps_an_issued_invoices_links_and_billed_entries(billing_setup):
+    from django.db import DatabaseError, connection, transaction
+
+    from tests.billing.conftest import at, charge
+
+    op = OperatorFactory()
+    cps = charge_points(op, 1)
+    charge(op, cps[0], at(2026, 11, 5))
+    deposit(op, "1000.00")
+    invoice = services.close_operator_month(operator=op, period=NOV, today=CLOSE_DAY).invoice
+    fee = WalletTransaction.objects.get(invoice_entry__invoice=invoice, kind="platform_fee")
+    stray = deposit(op, "5.00", ref="stray")
+    for sql, params in [
+        ("INSERT INTO billing_invoiceentry (invoice_id, transaction_id) VALUES (%s, %s)", [invoice.pk, stray.pk]),
+        ("UPDATE operators_wallettransaction SET amount = 0 WHERE id = %s", [fee.pk]),
+        ("UPDATE operators_wallettransaction SET state = 'failed' WHERE id = %s", [fee.pk]),
+    ]:
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+    # entries no issued invoice bills stay editable, and a note on a billed one too
+    with connection.cursor() as cursor:  # (the model refuses updates too: append-only)
+        cursor.execute("UPDATE operators_wallettransaction SET amount = 6 WHERE id = %s", [stray.pk])
+        cursor.execute("UPDATE operators_wallettransaction SET note = 'annotated' WHERE id = %s", [fee.pk])
+    linked = WalletTransaction.objects.filter(invoice_entry__invoice=invoice).aggregate(s=Sum("amount"))["s"]
+    assert linked == -invoice.total
+    # a credit note still posts its own settlement
+    cn = services.credit_note_issue(invoice=invoice, actor=None, reason="Goodwill", net=D("1.00"), today=CLOSE_DAY)
+    assert WalletTransaction.objects.filter(invoice_entry__invoice=cn).count() == 1
