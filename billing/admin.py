@@ -40,6 +40,28 @@ class PlanTierFormSet(forms.BaseInlineFormSet):
                                         "(it prices every charge point above the others).")
         if any(c.get("up_to") == 0 for c in kept):
             raise forms.ValidationError("“Up to” counts charge points: at least 1.")
+        if any(c.get("unit_price") is not None and c["unit_price"] < 0 for c in kept):
+            raise forms.ValidationError("A price per charge point is never negative.")
+
+
+class PlanForm(forms.ModelForm):
+    class Meta:
+        model = Plan
+        fields = ("operator", "name", "currency", "valid_from", "note")
+
+    def clean_currency(self):
+        """Upper case, and one the close can convert to the operators' currencies: otherwise every
+        operator on the plan failed its close and its Billing page answered 500."""
+        from django.conf import settings
+
+        from charging.ledger import DEFAULT_FX_RATES
+
+        code = (self.cleaned_data.get("currency") or "").strip().upper()
+        known = {**DEFAULT_FX_RATES, **getattr(settings, "CHARGING_FX_RATES", {})}
+        if code not in known:
+            raise forms.ValidationError(f"Use a currency with an exchange rate: {', '.join(sorted(known))} "
+                                        "(CHARGING_FX_RATES adds others).")
+        return code
 
 
 class PlanTierInline(admin.TabularInline):
@@ -55,6 +77,7 @@ class PlanAdmin(AuditedAdmin):
     than changing one that past invoices used (invoices keep their own copy anyway)."""
 
     audit_fields = ("name", "currency", "valid_from", "note")
+    form = PlanForm
     inlines = [PlanTierInline]
     list_display = ("name", "operator", "currency", "valid_from")
     list_filter = ("operator",)

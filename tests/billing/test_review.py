@@ -251,3 +251,23 @@ def test_database_keeps_an_issued_invoices_links_and_billed_entries(billing_setu
     # a credit note still posts its own settlement
     cn = services.credit_note_issue(invoice=invoice, actor=None, reason="Goodwill", net=D("1.00"), today=CLOSE_DAY)
     assert WalletTransaction.objects.filter(invoice_entry__invoice=cn).count() == 1
+
+
+@pytest.mark.parametrize("currency,tier_price,message", [
+    ("XYZ", "50", "exchange rate"), ("eu", "50", "exchange rate"), ("DKK", "-5", "never negative")])
+def test_admin_refuses_a_plan_the_close_cannot_price(billing_setup, client, login, currency, tier_price, message):
+    from billing.models import Plan
+    from tests.billing.conftest import staff_sign_in
+
+    staff_sign_in(client)
+    data = {"name": "Odd", "currency": currency, "valid_from": "2026-01-01", "note": "",
+            "tiers-TOTAL_FORMS": "1", "tiers-INITIAL_FORMS": "0", "tiers-MIN_NUM_FORMS": "0",
+            "tiers-MAX_NUM_FORMS": "1000", "tiers-0-up_to": "", "tiers-0-unit_price": tier_price}
+    response = client.post("/admin/billing/plan/add/", data)
+    assert response.status_code == 200 and message in response.content.decode()
+    assert not Plan.objects.filter(name="Odd").exists()
+    ok = client.post("/admin/billing/plan/add/", {**data, "currency": "eur", "tiers-0-unit_price": "5"})
+    assert ok.status_code == 302 and Plan.objects.get(name="Odd").currency == "EUR"
+    op = OperatorFactory()
+    charge_points(op, 1)
+    assert login(member(op, Role.BOOKKEEPER)).get(reverse("billing:index", args=[op.slug])).status_code == 200
