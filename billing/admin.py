@@ -143,7 +143,10 @@ class InvoiceAdmin(ReadOnlyAdmin):
             return {}
         return actions
 
-    @admin.action(description="Credit in full (issue a credit note)", permissions=["view"])
+    def has_credit_permission(self, request):
+        return request.user.has_perm("billing.credit_invoice")
+
+    @admin.action(description="Credit in full (issue a credit note)", permissions=["credit"])
     def credit_in_full(self, request, queryset):
         form = CreditForm(request.POST if "reason" in request.POST else None)
         if not form.is_valid():

@@ -242,6 +242,9 @@ class Invoice(models.Model):
 
     class Meta:
         ordering = ["-period", "-id"]
+        # Issuing a credit note is not "viewing" an invoice: staff need this permission for the
+        # admin action (superusers have it).
+        permissions = [("credit_invoice", "Can issue credit notes")]
         constraints = [
             # Exactly one invoice per operator and month (credit notes: as many as staff issue).
             models.UniqueConstraint(fields=["operator", "period"], condition=Q(series="INV"),

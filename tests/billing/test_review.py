@@ -271,3 +271,21 @@ def test_admin_refuses_a_plan_the_close_cannot_price(billing_setup, client, logi
     op = OperatorFactory()
     charge_points(op, 1)
     assert login(member(op, Role.BOOKKEEPER)).get(reverse("billing:index", args=[op.slug])).status_code == 200
+
+
+def test_credit_action_needs_the_credit_permission_not_view(paid, client):
+    from django.contrib.auth.models import Permission
+
+    from tests.factories import enable_totp, sign_in
+
+    viewer = UserFactory(is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_invoice"))
+    assert sign_in(client, viewer, secret=enable_totp(viewer)).status_code == 302
+    url = "/admin/billing/invoice/"
+    assert client.get(url).status_code == 200 and "credit_in_full" not in client.get(url).content.decode()
+    client.post(url, {"action": "credit_in_full", "_selected_action": [paid.pk], "reason": "Mine now"})
+    assert not Invoice.objects.filter(credit_of=paid).exists()
+    viewer.user_permissions.add(Permission.objects.get(codename="credit_invoice"))
+    assert "credit_in_full" in client.get(url).content.decode()
+    client.post(url, {"action": "credit_in_full", "_selected_action": [paid.pk], "reason": "Duplicate"})
+    assert Invoice.objects.filter(credit_of=paid).count() == 1
