@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
 
-from billing import services
+from billing import services, vat
 from billing.models import (
     ChargePointRemoval,
     CloseRun,
@@ -97,10 +97,58 @@ class OperatorSupportAdmin(AuditedAdmin):
     list_display = ("operator", "level", "since")
 
 
+class PlatformSellerForm(forms.ModelForm):
+    """The seller printed on every new invoice: a country whose VAT rules billing/vat.py knows
+    (else every close failed and every Billing page answered 500), its valid VAT number, a valid
+    IBAN and the bank's BIC, one-line text (portal/validators.py)."""
+
+    class Meta:
+        model = PlatformSeller
+        fields = ("name", "vat_number", "street", "postcode", "city", "country", "email", "bank_name", "iban", "bic",
+                  "payment_terms_days", "invoice_footer")
+
+    def clean(self):
+        from operators.validators import bic_for_iban, normalize_vat, parse_iban
+        from portal.validators import single_line_text, visible_name
+
+        cleaned = super().clean()
+        for name in ("name", "vat_number", "street", "postcode", "city", "bank_name", "iban", "bic"):
+            value = cleaned.get(name)
+            try:
+                (visible_name if name == "name" else single_line_text)(value or "")
+            except forms.ValidationError as exc:
+                self.add_error(name, exc)
+        country = (cleaned.get("country") or "").strip().upper()
+        if country not in vat.STANDARD_RATES:
+            self.add_error("country", f"Invoices can be issued from {', '.join(sorted(vat.STANDARD_RATES))} "
+                                      "only (the VAT rules of billing/vat.py).")
+        else:
+            cleaned["country"] = country
+            if cleaned.get("vat_number") and "vat_number" not in self.errors:
+                try:
+                    cleaned["vat_number"] = normalize_vat(country, cleaned["vat_number"])
+                except forms.ValidationError as exc:
+                    self.add_error("vat_number", exc)
+        if cleaned.get("iban") and "iban" not in self.errors:
+            try:
+                iban = parse_iban(cleaned["iban"])
+            except forms.ValidationError as exc:
+                self.add_error("iban", exc)
+            else:
+                cleaned["iban"] = str(iban.compact)
+                if "bic" not in self.errors:
+                    try:
+                        cleaned["bic"] = bic_for_iban(iban, cleaned.get("bic") or "")
+                    except forms.ValidationError as exc:
+                        self.add_error("bic", exc)
+        return cleaned
+
+
 @admin.register(PlatformSeller)
 class PlatformSellerAdmin(admin.ModelAdmin):
     """The newest row is the seller on new invoices; issued invoices keep their own copy."""
 
+    form = PlatformSellerForm
     list_display = ("name", "vat_number", "country", "iban", "created_at")
 
     def has_delete_permission(self, request, obj=None):

@@ -27,8 +27,8 @@ def seed(ctx):
     if not PlatformSeller.objects.exists():
         PlatformSeller.objects.create(
             name="CPO Platform ApS", vat_number="DK13585628", street="Bredgade 1", postcode="1260",
-            city="København K", country="DK", email="billing@platform.example", bank_name="Danske Bank",
-            iban="DK5000400440116243", bic="DABADKKK", payment_terms_days=14,
+            city="København K", country="DK", email="billing@platform.example", bank_name="Nordea Danmark",
+            iban="DK5000400440116243", bic="NDEADKKK", payment_terms_days=14,
             invoice_footer="CPO Platform ApS · Bredgade 1 · 1260 København K · CVR 13585628 · billing@platform.example")
     levels = {}
     for order, (name, channels, response, manager, default, text) in enumerate(SUPPORT_LEVELS):

@@ -289,3 +289,33 @@ def test_credit_action_needs_the_credit_permission_not_view(paid, client):
     assert "credit_in_full" in client.get(url).content.decode()
     client.post(url, {"action": "credit_in_full", "_selected_action": [paid.pk], "reason": "Duplicate"})
     assert Invoice.objects.filter(credit_of=paid).count() == 1
+
+
+SELLER = {"name": "CPO Platform ApS", "vat_number": "DK 13 58 56 28", "street": "Bredgade 1", "postcode": "1260",
+          "city": "København K", "country": "DK", "email": "billing@platform.test", "bank_name": "Nordea Danmark",
+          "iban": "DK50 0040 0440 1162 43", "bic": "NDEADKKK", "payment_terms_days": "14", "invoice_footer": ""}
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"country": "SE"}, "Invoices can be issued from DK"),
+    ({"vat_number": "DK13585629"}, "VAT"),
+    ({"iban": "DK50 0040 0440 1162 44"}, "IBAN"),
+    ({"bic": "DABADKKK"}, "not the BIC of the bank"),
+    ({"name": "CPO\r\nPlatform"}, "carriage return"),
+    ({"street": "Bred\u202egade 1"}, "text-direction"),
+])
+def test_admin_refuses_a_seller_the_close_cannot_invoice_from(db, client, login, change, message):
+    from billing.models import PlatformSeller
+    from tests.billing.conftest import staff_sign_in
+
+    staff_sign_in(client)
+    response = client.post("/admin/billing/platformseller/add/", {**SELLER, **change})
+    assert response.status_code == 200 and message in response.content.decode()
+    assert not PlatformSeller.objects.exists()
+    assert client.post("/admin/billing/platformseller/add/", SELLER).status_code == 302
+    seller = PlatformSeller.objects.get()
+    assert (seller.vat_number, seller.iban) == ("DK13585628", "DK5000400440116243")
+    make_plan()
+    op = OperatorFactory()
+    charge_points(op, 1)
+    assert login(member(op, Role.BOOKKEEPER)).get(reverse("billing:index", args=[op.slug])).status_code == 200
