@@ -44,6 +44,7 @@ PERMISSIONS: dict[str, tuple[str, frozenset[str]]] = {
     "members:read": ("See members and invitations", frozenset({A, M, S})),
     "members:write": ("Invite, change and remove members", frozenset({A})),
     "billing:read": ("See billing, invoices and support", frozenset({A, M, B})),
+    "installer:write": ("Edit the installer settings", frozenset({A, M})),
     "wallet:read": ("See wallet transactions", frozenset({A, M, B, S})),
     "wallet:write": ("Withdraw, deposit and refund money", frozenset({A, B})),
     "charging:read": ("See sites, charge points and charges", frozenset({A, M, B, S})),

@@ -271,6 +271,8 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     # Membership expiries reached, and reminders 7 days and 1 day ahead (members/tasks.py).
     "members-expiry-daily": {"task": "members.process_membership_expiry", "schedule": crontab(hour=6, minute=0)},
+    # The monthly close of the previous month, one task per operator (billing/tasks.py).
+    "billing-monthly-close": {"task": "billing.close_month", "schedule": crontab(day_of_month=1, hour=3, minute=0)},
 }
 
 # --- Logging ------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ urlpatterns = [
     path(OPERATOR, include(portal_operator_patterns)),
     path(OPERATOR + "credentials/", include("credentials.urls")),
     path(OPERATOR + "members/", include("members.urls")),
+    path(OPERATOR + "billing/", include("billing.urls")),
     path("invitations/", include("members.invitation_urls")),
     path(OPERATOR, include("charging.urls")),
 ]

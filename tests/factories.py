@@ -154,6 +154,35 @@ class CdrImportFactory(factory.django.DjangoModelFactory):
     filename = "cdrs.json"
 
 
+_invoice_numbers = iter(range(900_000, 10_000_000))
+
+
+def issued_invoice(operator, **kwargs):
+    """An issued invoice of `operator` with one subscription line, made directly (the close is
+    tested in tests/billing; this is for pages that need an invoice to show)."""
+    from datetime import date
+
+    from billing.models import Invoice, InvoiceLine
+
+    n = next(_invoice_numbers)
+    fields = dict(operator=operator, series="INV", period=date(2026, 10, 1), status="issued",
+                  number=f"INV-2026-{n:06d}", sequence=n, issue_date=date(2026, 11, 1), due_date=date(2026, 11, 15),
+                  currency=operator.currency, net=Decimal("100.00"), vat=Decimal("25.00"), total=Decimal("125.00"),
+                  vat_category="S", vat_rate=Decimal("25.00"),
+                  seller={"name": "CPO Platform ApS", "vat_number": "DK13585628", "iban": "DK5000400440116243",
+                          "bic": "DABADKKK", "bank_name": "Danske Bank"},
+                  buyer={"name": operator.name, "vat_number": operator.vat_number})
+    fields.update(kwargs)
+    number, status = fields.pop("number"), fields.pop("status")
+    invoice = Invoice.objects.create(**fields, status="draft")  # lines first: an issued invoice takes none
+    InvoiceLine.objects.create(invoice=invoice, position=1, kind="subscription", description="Subscription",
+                               quantity=Decimal("2"), unit="charge point months", unit_price=Decimal("50"),
+                               net=Decimal("100.00"), vat_category="S", vat_rate=Decimal("25.00"))
+    invoice.number, invoice.status = number, status
+    invoice.save()
+    return invoice
+
+
 # --- Two-factor and signing in for real (tests/accounts/test_signin_hardening.py, admin tests) ---
 
 def enable_totp(user) -> str:

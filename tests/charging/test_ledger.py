@@ -87,7 +87,7 @@ def test_wallet_page_filters_running_balance_and_csv(admin_client, operator):
     filtered = admin_client.get(f"/o/{operator.slug}/wallet/?kind=charge_income")
     assert [(e.note, e.balance_after) for e in filtered.context["page"]] == [
         ("entry 3", Decimal("178.00")), ("entry 1", Decimal("150.00"))]
-    date_from = (now - timedelta(days=8)).date().isoformat()
+    date_from = timezone.localdate(now - timedelta(days=8)).isoformat()  # the filter is in local days
     csv_response = admin_client.get(f"/o/{operator.slug}/wallet/?format=csv&kind=charge_income&date_from={date_from}")
     lines = b"".join(csv_response.streaming_content).decode().splitlines()
     assert lines[0].lstrip("\ufeff").startswith("created_at,kind,group,state,amount")

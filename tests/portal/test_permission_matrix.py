@@ -50,6 +50,7 @@ OBJECT_FACTORIES = {
     "invitation_id": lambda op: factories.InvitationFactory(operator=op).pk,
     "charge_id": lambda op: factories.ChargeFactory(operator=op).pk,
     "import_id": lambda op: factories.CdrImportFactory(operator=op).pk,
+    "invoice_id": lambda op: factories.issued_invoice(op).pk,
 }
 
 
@@ -137,6 +138,7 @@ EXPECTED = {
     "members:read": "AMS",
     "members:write": "A",
     "billing:read": "AMB",
+    "installer:write": "AM",
     "wallet:read": "AMBS",
     "wallet:write": "AB",
     "charging:read": "AMBS",

@@ -124,7 +124,7 @@ def test_bounded_decimal_in_range():
     assert v.bounded_decimal("-12.5", limit_digits=10) == Decimal("-12.5")
 
 
-FORM_MODULES = ["accounts.forms", "charging.forms", "credentials.forms", "members.forms", "operators.forms",
+FORM_MODULES = ["accounts.forms", "billing.forms", "charging.forms", "credentials.forms", "members.forms", "operators.forms",
                 "portal.forms"]
 
 
