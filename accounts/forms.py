@@ -2,9 +2,10 @@ from django import forms
 from phonenumber_field.formfields import PhoneNumberField
 
 from accounts.models import User
+from portal.forms import ModelForm
 
 
-class ProfileForm(forms.ModelForm):
+class ProfileForm(ModelForm):
     phone = PhoneNumberField(
         label="Phone number", required=False,
         help_text="International format, e.g. +45 32 12 34 56. Operators can invite you by this number.",

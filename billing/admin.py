@@ -19,6 +19,7 @@ from billing.models import (
 )
 from portal.admin import AuditedAdmin, ReadOnlyAdmin
 from portal.errors import DomainError
+from portal.forms import Form
 
 
 class PlanTierInline(admin.TabularInline):
@@ -62,7 +63,7 @@ class PlatformSellerAdmin(admin.ModelAdmin):
         return False
 
 
-class CreditForm(forms.Form):
+class CreditForm(Form):
     reason = forms.CharField(max_length=255, label="Reason (printed on the credit note)")
 
 

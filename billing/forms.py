@@ -6,6 +6,7 @@ from phonenumber_field.formfields import PhoneNumberField
 from billing.models import InstallerSettings, Invoice
 from billing.pricing import parse_month
 from operators.validators import COUNTRIES, COUNTRY_CHOICES
+from portal.forms import Form, ModelForm
 
 
 def _phone_field(region: str) -> PhoneNumberField:
@@ -23,8 +24,10 @@ def _phone_field(region: str) -> PhoneNumberField:
     )
 
 
-class InstallerSettingsForm(forms.ModelForm):
+class InstallerSettingsForm(ModelForm):
     """Installer settings: who installed and services the operator's charge points."""
+
+    name_fields = ("company", "contact_name")
 
     country = forms.ChoiceField(required=False, choices=[("", "—"), *COUNTRY_CHOICES])
 
@@ -52,7 +55,7 @@ class InstallerSettingsForm(forms.ModelForm):
         return self.cleaned_data.get("phone") or ""
 
 
-class InvoiceFilterForm(forms.Form):
+class InvoiceFilterForm(Form):
     period = forms.CharField(required=False, label="Period", help_text="Month, e.g. 2026-11.",
                              widget=forms.TextInput(attrs={"type": "month", "placeholder": "YYYY-MM"}))
     status = forms.ChoiceField(required=False, choices=[("", "All statuses"),

@@ -20,22 +20,26 @@ import json
 import logging
 import threading
 import time
+import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import OperationalError, connection, transaction
 from django.db.models import F, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from charging.bulk import insert_ignore, is_postgresql
-from charging.ledger import LEDGER_COLUMNS, FeeSchedule, FxMissing, entry_rows, insert_and_post_sql
+from charging.ledger import LEDGER_COLUMNS, FeeSchedule, FxMissing, convert, entry_rows, insert_and_post_sql
 from charging.models import CdrImport, Charge, ChargePoint
 from operators.models import WalletTransaction
 from portal import audit
 from portal.money import quantize
+from portal.validators import bounded_decimal, describe_character, refused_character
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +62,14 @@ class FileError(Exception):
 def parse_file(data: bytes | str) -> list:
     try:
         with _gc_paused():
-            payload = json.loads(data, parse_float=Decimal)
+            try:
+                payload = json.loads(data, parse_float=Decimal)
+            except ValueError as exc:
+                if "integer string conversion" not in str(exc):
+                    raise
+                # An integer of more than 4 300 digits, which int() refuses (CVE-2020-10735): read
+                # the file again with integers as Decimal, so that record alone is out of range.
+                payload = json.loads(data, parse_float=Decimal, parse_int=Decimal)
     except (ValueError, UnicodeDecodeError) as exc:
         raise FileError(f"The file is not valid JSON ({exc}).") from None
     except RecursionError:
@@ -93,19 +104,23 @@ class Malformed(Exception):
 # Sessions outside these years are data errors (and beyond what datetimes and the database can
 # hold once converted to local time).
 EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
-# Larger than any real session, small enough for Decimal's 28 digits and the database columns.
-MAX_AMOUNT, MAX_KWH = Decimal("1e10"), Decimal("1e9")
+# Larger than any real session, small enough for Decimal's 28 digits and the database columns:
+# amounts below 1e10, energy below 1e9 kWh (digits of the integer part). What is *plausible* for
+# one charge is much less, and configurable: `Plausibility`.
+AMOUNT_DIGITS, KWH_DIGITS = 10, 9
 
 
 def _text(value, name, max_length=None):
     if not isinstance(value, str) or not value.strip():
         raise Malformed(f"{name} is missing")
-    if "\x00" in value:
-        raise Malformed(f"{name} contains a NUL character")
-    try:
-        value.encode()
-    except UnicodeEncodeError:  # e.g. a lone surrogate escape ("\ud800"): no database can store it
-        raise Malformed(f"{name} is not valid Unicode text") from None
+    # The portal's single-line text rule (`portal.validators.refused_character`); plain printable
+    # text, nearly every CDR, passes its first test, done here inline (one C call per value).
+    if not value.isprintable() and (char := refused_character(value)) is not None:
+        if char == "\x00":
+            raise Malformed(f"{name} contains a NUL character")
+        if unicodedata.category(char) == "Cs":  # a lone surrogate escape ("\ud800"): no database stores it
+            raise Malformed(f"{name} is not valid Unicode text")
+        raise Malformed(f"{name} contains {describe_character(char)}")
     value = value.strip()
     if max_length and len(value) > max_length:
         raise Malformed(f"{name} is longer than {max_length} characters")
@@ -131,17 +146,17 @@ def _datetime(value, name):
 
 
 def _number(value, name):
+    limit = KWH_DIGITS if name == "total_energy" else AMOUNT_DIGITS
+    # Fast path for the usual case, same rule as `portal.validators.bounded_decimal` (size read
+    # from the exponent before any arithmetic: 1e999999999 would overflow abs()).
+    if type(value) is Decimal and value.is_finite() and (not value or value.adjusted() < limit):
+        return value
     if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
         raise Malformed(f"{name} is missing or not a number")
     try:
-        number = Decimal(value)
-    except InvalidOperation:
-        raise Malformed(f"{name} is not a number") from None
-    if not number.is_finite():
-        raise Malformed(f"{name} is not a number")
-    if abs(number) >= (MAX_KWH if name == "total_energy" else MAX_AMOUNT):
-        raise Malformed(f"{name} is out of range")
-    return number
+        return bounded_decimal(value, limit_digits=limit)
+    except ValidationError as exc:
+        raise Malformed(f"{name} is out of range" if exc.code == "range" else f"{name} is not a number") from None
 
 
 def parse_cdr(cdr) -> Parsed:
@@ -157,7 +172,7 @@ def parse_cdr(cdr) -> Parsed:
     if stopped < started:
         raise Malformed("end_date_time is before start_date_time")
     currency = _text(cdr.get("currency"), "currency")
-    if len(currency) != 3 or not currency.isalpha():
+    if len(currency) != 3 or not currency.isascii() or not currency.isalpha():
         raise Malformed(f"currency {currency[:10]!r} is not an ISO 4217 code")
     currency = currency.upper()
     cost = cdr.get("total_cost")
@@ -184,6 +199,46 @@ def parse_cdr(cdr) -> Parsed:
                   credit_reference_id=reference)
 
 
+@dataclass(frozen=True)
+class Plausibility:
+    """What one charge can plausibly be; a CDR beyond it is refused with a reason (it would
+    otherwise credit the wallet, e.g. 9 999 999 999 DKK for a 20 kWh session). Settings:
+    CHARGING_MAX_KWH_PER_CHARGE, CHARGING_MAX_CHARGE_HOURS and CHARGING_MAX_PRICE_PER_KWH_EUR
+    (converted to the wallet's currency with the reference rates, `ledger.convert`). The price
+    limit is per kWh delivered, counting at least 1 kWh, so a session fee on a charge that
+    delivered almost nothing is not refused. Credits are checked on their absolute energy and on
+    their duration; their amount is bounded by what the session earned."""
+
+    currency: str
+    max_kwh: Decimal
+    max_duration: timedelta
+    max_hours: Decimal
+    max_price_per_kwh: Decimal  # in `currency`
+
+    @classmethod
+    def for_currency(cls, currency: str) -> "Plausibility":
+        hours = Decimal(str(settings.CHARGING_MAX_CHARGE_HOURS))
+        per_kwh = convert(Decimal(str(settings.CHARGING_MAX_PRICE_PER_KWH_EUR)), "EUR", currency)
+        return cls(currency=currency, max_kwh=Decimal(str(settings.CHARGING_MAX_KWH_PER_CHARGE)),
+                   max_duration=timedelta(hours=float(hours)), max_hours=hours,
+                   max_price_per_kwh=quantize(per_kwh, currency))
+
+    def problem(self, p: Parsed) -> str | None:
+        kwh = -p.kwh if p.kwh < 0 else p.kwh
+        if kwh > self.max_kwh:
+            return f"Implausible charge: {kwh} kWh is more than the {self.max_kwh} kWh one charge can deliver."
+        if p.stopped_at - p.started_at > self.max_duration:
+            hours = (p.stopped_at - p.started_at).total_seconds() / 3600
+            return (f"Implausible charge: the session lasted {hours:,.1f} hours, more than the {self.max_hours} "
+                    "hours one charge can last.")
+        # (a credit is bounded by its session's price instead: it may correct the price alone)
+        if not p.credit_reference_id and p.price > self.max_price_per_kwh * (kwh if kwh > 1 else 1):
+            return (f"Implausible charge: {p.price} {self.currency} for {kwh} kWh is more than "
+                    f"{self.max_price_per_kwh} {self.currency} per kWh"
+                    + (" (counting at least 1 kWh)." if kwh < 1 else "."))
+        return None
+
+
 def _record_id(cdr):
     if not isinstance(cdr, dict) or cdr.get("id") is None:
         return ""
@@ -191,7 +246,7 @@ def _record_id(cdr):
     return str(cdr.get("id")).replace("\x00", "").encode(errors="replace").decode()[:39]
 
 
-def _check_batch(batch, offset, evses, wallet_currency):
+def _check_batch(batch, offset, evses, wallet_currency, bounds: Plausibility):
     """Parse and check one batch (pure Python, no database): ([(index, Parsed)], errors). CDRs
     repeated in the file are all in the list; which one is imported is decided when writing."""
     errors, valid = [], []
@@ -207,7 +262,11 @@ def _check_batch(batch, offset, evses, wallet_currency):
             errors.append({"index": i, "id": p.id,
                            "reason": f"Wrong currency: {p.currency}, the wallet is in {wallet_currency}."})
         else:
-            valid.append((i, p))
+            problem = bounds.problem(p)
+            if problem is None:
+                valid.append((i, p))
+            else:
+                errors.append({"index": i, "id": p.id, "reason": problem})
     return valid, errors
 
 
@@ -349,6 +408,11 @@ def run_import(*, cdr_import: CdrImport, records: list | None = None, actor=None
     if is_postgresql():
         _analyze_if_never(ChargePoint)
     schedule = FeeSchedule(operator)
+    try:
+        bounds = Plausibility.for_currency(operator.currency)
+    except FxMissing as exc:
+        return _finish(cdr_import, actor, CdrImport.State.FAILED, f"{exc} It is needed for the price limit per "
+                       "kWh (CHARGING_MAX_PRICE_PER_KWH_EUR): set CHARGING_FX_RATES.")
     repeated = _repeated_ids(records)
     # Held back from the parallel writers, and written afterwards one batch at a time in file
     # order, sessions first: credit CDRs (they refer to sessions, wherever those are in the file)
@@ -360,7 +424,7 @@ def run_import(*, cdr_import: CdrImport, records: list | None = None, actor=None
 
     def import_batch(offset):
         batch = records[offset:offset + BATCH_SIZE]
-        valid, errors = _check_batch(batch, offset, evses, operator.currency)
+        valid, errors = _check_batch(batch, offset, evses, operator.currency, bounds)
         direct = {}
         for i, p in valid:
             if p.credit_reference_id or p.id in repeated:

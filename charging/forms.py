@@ -3,10 +3,11 @@ from django.forms import inlineformset_factory
 
 from charging.models import Charge, ChargePoint, Connector, CurrentType, Site, Visibility
 from operators.models import WalletTransaction
-from portal.forms import DateRangeForm
+from portal.forms import DateRangeForm, Form, ModelForm
+from portal.validators import evse_id, iso_country
 
 
-class SiteForm(forms.ModelForm):
+class SiteForm(ModelForm):
     class Meta:
         model = Site
         fields = ["name", "street", "postcode", "city", "country", "latitude", "longitude", "visibility", "note"]
@@ -14,10 +15,7 @@ class SiteForm(forms.ModelForm):
                       "longitude": "Decimal degrees, e.g. 12.5543."}
 
     def clean_country(self):
-        value = self.cleaned_data["country"].strip().upper()
-        if value and (len(value) != 2 or not value.isalpha()):
-            raise forms.ValidationError("Use the two-letter ISO country code, e.g. DK.")
-        return value
+        return iso_country(self.cleaned_data["country"])
 
     def clean_latitude(self):
         value = self.cleaned_data["latitude"]
@@ -32,7 +30,7 @@ class SiteForm(forms.ModelForm):
         return value
 
 
-class ChargePointForm(forms.ModelForm):
+class ChargePointForm(ModelForm):
     class Meta:
         model = ChargePoint
         fields = ["name", "site", "serial_number", "evse_id", "brand_name", "model_name", "type", "max_kw",
@@ -48,7 +46,7 @@ class ChargePointForm(forms.ModelForm):
         self.fields["site"].empty_label = "No site"
 
     def clean_evse_id(self):
-        value = self.cleaned_data["evse_id"].strip().upper()
+        value = evse_id(self.cleaned_data["evse_id"])  # ISO 15118 / eMI3 format, upper case
         if value:
             clash = ChargePoint.objects.filter(operator=self.operator, evse_id=value)
             if self.instance.pk:
@@ -64,7 +62,7 @@ class ChargePointForm(forms.ModelForm):
         return value
 
 
-class ConnectorForm(forms.ModelForm):
+class ConnectorForm(ModelForm):
     class Meta:
         model = Connector
         fields = ["identifier", "max_kw"]
@@ -80,7 +78,7 @@ ConnectorFormSet = inlineformset_factory(ChargePoint, Connector, form=ConnectorF
                                          max_num=8, validate_max=True)
 
 
-class ChargePointCsvForm(forms.Form):
+class ChargePointCsvForm(Form):
     file = forms.FileField(label="CSV file", help_text=(
         "Columns: name, evse_id, serial_number, site, brand_name, model_name, type (AC/DC), max_kw, "
         "visibility (public/private), state. The first line holds the column names."))
@@ -100,7 +98,7 @@ class ChargePointCsvForm(forms.Form):
             raise forms.ValidationError("The file is not UTF-8 text.") from None
 
 
-class _Filter(forms.Form):
+class _Filter(Form):
     def __init__(self, *args, operator, **kwargs):
         super().__init__(*args, **kwargs)
         self.operator = operator
@@ -147,7 +145,7 @@ class WalletFilterForm(DateRangeForm, _Filter):
     field_order = ["kind", "date_from", "date_to"]
 
 
-class CdrUploadForm(forms.Form):
+class CdrUploadForm(Form):
     file = forms.FileField(label="CDR file (JSON)", help_text=(
         "OCPI 2.2.1 CDRs: a JSON list of CDR objects, or an OCPI response with the list in \"data\"."))
 

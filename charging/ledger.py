@@ -30,7 +30,10 @@ from portal.money import minor_unit
 
 # Units of each currency per 1 EUR, to convert fixed platform fees priced in another currency
 # into the wallet's. Reference rates; a deployment overrides them with CHARGING_FX_RATES.
-DEFAULT_FX_RATES = {"EUR": "1", "DKK": "7.46", "NOK": "11.70", "SEK": "11.20"}
+# (Also used for the price limit per kWh of the CDR import, so every currency of the countries
+# an operator can be in is here.)
+DEFAULT_FX_RATES = {"EUR": "1", "DKK": "7.46", "NOK": "11.70", "SEK": "11.20", "GBP": "0.86", "CHF": "0.94",
+                    "PLN": "4.25", "CZK": "24.5", "HUF": "395", "RON": "5.00", "ISK": "145"}
 
 LEDGER_FIELDS = ["operator", "created_at", "completed_at", "group", "kind", "state", "amount", "vat_amount",
                  "currency", "reference_type", "reference_id", "reference", "note"]

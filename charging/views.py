@@ -17,6 +17,7 @@ from charging.forms import (
     WalletFilterForm,
 )
 from operators.selectors import operator_balance
+from portal import csv
 from portal.errors import DomainError
 from portal.forms import posted
 from portal.tenancy import operator_view
@@ -197,29 +198,6 @@ def charge_point_import(request):
 
 
 # --- Charges -----------------------------------------------------------------------------------------
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _csv_response(filename, header, rows):
-    """A streamed CSV download: rows are produced while the client reads (no list in memory)."""
-    import csv
-
-    from django.http import StreamingHttpResponse
-
-    writer = csv.writer(_Echo())
-
-    def lines():
-        yield "\ufeff" + writer.writerow(header)
-        for row in rows:
-            yield writer.writerow(row)
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
 @operator_view(GET="charging:read")
 def charge_list(request):
     form, filters, query = _filtered(request, ChargeFilterForm)
@@ -248,7 +226,7 @@ def _charges_csv(request, qs):
     header = ["id", "external_id", "charge_point_id", "evse_id", "charge_point", "site", "type", "state",
               "started_at", "stopped_at", "consumed_kwh", "price", "vat_amount", "currency", "credit_of",
               "failure_reason"]
-    return _csv_response(f"charges-{request.operator.slug}.csv", header, rows)
+    return csv.streaming_response(f"charges-{request.operator.slug}.csv", header, rows)
 
 
 # --- CDR import --------------------------------------------------------------------------------------
@@ -283,7 +261,7 @@ def wallet(request):
         rows = ((e.created_at.isoformat(), e.get_kind_display(), e.group, e.state, e.amount, e.vat_amount,
                  e.currency, balance, e.reference, e.note)
                 for e, balance in selectors.wallet_rows_for_export(operator=request.operator, filters=filters))
-        return _csv_response(f"wallet-{request.operator.slug}.csv",
+        return csv.streaming_response(f"wallet-{request.operator.slug}.csv",
                              ["created_at", "kind", "group", "state", "amount", "vat_amount", "currency",
                               "balance_after", "reference", "note"], rows)
     balance = operator_balance(operator=request.operator)

@@ -15,7 +15,6 @@ Field kinds:
   pem_private_key  an unencrypted private key in PEM (RSA >= 2048 bits or EC): encrypted; the list
                    shows only its type; must match the platform's certificate when there is one
 """
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -27,6 +26,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from stdnum import ean
 from stdnum.exceptions import ValidationError as StdnumError
+
+from portal.validators import ascii_pattern, single_line_text
 
 SECRET_KINDS = {"secret", "password", "pem_private_key"}
 KINDS = {"text", "choice", "url", "gln", "pem_certificate"} | SECRET_KINDS
@@ -75,6 +76,8 @@ class Field:
                 return ""
         if "\x00" in value:
             raise ValidationError("This value contains a NUL character.")
+        if not self.multiline:  # one-line values: no control, line-break, bidi or invisible characters
+            single_line_text(value)
         if self.upper:
             value = value.upper()
         cleaner = getattr(self, f"_clean_{self.kind}", None)
@@ -85,7 +88,7 @@ class Field:
                 raise ValidationError(f"Enter at least {self.min_length} characters.")
             if len(value) > self.max_length:
                 raise ValidationError(f"Enter at most {self.max_length} characters.")
-        if self.regex and not re.fullmatch(self.regex, value):
+        if self.regex and not ascii_pattern(self.regex).fullmatch(value):  # \d is 0-9 only
             raise ValidationError(self.regex_message or "This value does not have the expected format.")
         return value
 

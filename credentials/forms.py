@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 
 from credentials import catalogue, crypto
 from portal.errors import DomainError
+from portal.forms import Form
 
 MAX_INPUT = 20_000  # characters; a certificate chain fits, a pasted file of garbage does not
 
@@ -68,7 +69,7 @@ def _widget(spec: catalogue.Field):
                                   **({"placeholder": spec.placeholder} if spec.placeholder else {})})
 
 
-class CredentialForm(forms.Form):
+class CredentialForm(Form):
     name = forms.CharField(
         label="Name", max_length=100,
         help_text="So you can tell several credentials apart, e.g. “Payter – Vesterbro site”.",

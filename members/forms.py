@@ -7,9 +7,13 @@ from django.utils import timezone
 
 from members.models import Invitation
 from members.selectors import STATUS_CHOICES
+from portal.forms import Form, TextRules
 from portal.permissions import ROLE_DESCRIPTIONS, Role, can_manage_role
+from portal.validators import bounded_future_date
 
 EXPIRY_HELP = "Access ends at 00:00 on this date ({tz}). Leave empty for access without an end date."
+# Access can be given until at most this many years ahead (a date centuries ahead is a typo).
+EXPIRY_MAX_YEARS = 10
 SESSION_KEY = "members_invitation"  # {"id": ..., "token_hash": ..., "email": ...} while signing up
 
 
@@ -42,6 +46,7 @@ class ExpiryField(forms.DateField):
         super().validate(value)
         if value is not None and value <= timezone.localdate():
             raise forms.ValidationError("Choose a date after today.")
+        bounded_future_date(value, today=timezone.localdate(), years=EXPIRY_MAX_YEARS)
 
 
 class RoleField(forms.ChoiceField):
@@ -64,7 +69,7 @@ class RoleFormMixin:
         return ROLE_DESCRIPTIONS[Role(self.selected_role())]
 
 
-class InviteForm(RoleFormMixin, forms.Form):
+class InviteForm(RoleFormMixin, Form):
     contact = forms.CharField(
         label="Insert the phone number or email of the user", max_length=254,
         help_text="Make sure the contact is the one on the user's account: the email they sign in with "
@@ -79,26 +84,26 @@ class InviteForm(RoleFormMixin, forms.Form):
         self.fields["expires_at"] = ExpiryField()
 
 
-class MemberSettingsForm(RoleFormMixin, forms.Form):
+class MemberSettingsForm(RoleFormMixin, Form):
     def __init__(self, *args, actor_role, description_url, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["role"] = RoleField(label="Role", actor_role=actor_role, description_url=description_url)
         self.fields["expires_at"] = ExpiryField()
 
 
-class ExtendForm(forms.Form):
+class ExtendForm(Form):
     expires_at = ExpiryField(label="New expiry date", required=True,
                              help_text="Access is re-enabled until 00:00 on this date.")
 
 
-class MemberFilterForm(forms.Form):
+class MemberFilterForm(Form):
     q = forms.CharField(label="Search", required=False, max_length=100,
                         widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name, email or phone"}))
     role = forms.ChoiceField(label="Role", required=False, choices=[("", "All roles"), *Role.choices])
     status = forms.ChoiceField(label="Status", required=False, choices=STATUS_CHOICES)
 
 
-class SignupForm(AllauthSignupForm):
+class SignupForm(TextRules, AllauthSignupForm):
     """django-allauth's sign-up form; when the visitor came through an invitation link, the email
     is the invited address, shown read-only and enforced on submit."""
 

@@ -2,10 +2,11 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from operators.models import Operator
-from operators.validators import COUNTRY_CHOICES, normalize_ean, normalize_vat, parse_bic, parse_iban
+from operators.validators import COUNTRY_CHOICES, bic_for_iban, normalize_ean, normalize_vat, parse_iban
+from portal.forms import Form, ModelForm
 
 
-class SettingsForm(forms.ModelForm):
+class SettingsForm(ModelForm):
     """Company information used on the operator's invoices."""
 
     country = forms.ChoiceField(choices=COUNTRY_CHOICES)
@@ -44,7 +45,9 @@ class SettingsForm(forms.ModelForm):
         return self.cleaned_data.get("po_number", "").strip()
 
 
-class BankAccountForm(forms.Form):
+class BankAccountForm(Form):
+    name_fields = ("holder_name",)
+
     holder_name = forms.CharField(label="Account holder", max_length=140)
     iban = forms.CharField(
         label="IBAN", max_length=50,
@@ -67,12 +70,8 @@ class BankAccountForm(forms.Form):
             self.add_error("iban", exc)
             return cleaned
         cleaned["iban"] = iban.compact
-        known = iban.bic
-        if known is not None and not cleaned.get("bic"):
-            cleaned["bic"] = known.compact
-        else:
-            try:
-                cleaned["bic"] = parse_bic(cleaned.get("bic", ""))
-            except ValidationError as exc:
-                self.add_error("bic", exc)
+        try:  # the registry's BIC when none is typed; a typed one must fit the IBAN's bank and country
+            cleaned["bic"] = bic_for_iban(iban, cleaned.get("bic", ""))
+        except ValidationError as exc:
+            self.add_error("bic", exc)
         return cleaned

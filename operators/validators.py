@@ -136,3 +136,62 @@ def parse_bic(value: str) -> str:
     except iban_errors.SchwiftyException:
         raise ValidationError("This is not a valid BIC (8 or 11 letters and digits).", code="invalid_bic") from None
     return bic.compact
+
+
+# Territories whose banks have BICs of their own country code but whose accounts carry the IBAN
+# of another (French overseas departments and Monaco use FR-style banking; Jersey, Guernsey and
+# the Isle of Man use GB IBANs; Åland uses FI; the Faroe Islands and Greenland bank with Denmark).
+_BANKING_AREAS = (
+    frozenset({"FR", "MC", "GF", "GP", "MQ", "RE", "YT", "PM", "BL", "MF", "NC", "PF", "WF", "TF"}),
+    frozenset({"GB", "JE", "GG", "IM"}),
+    frozenset({"FI", "AX"}),
+    frozenset({"DK", "FO", "GL"}),
+)
+
+
+def _same_banking_area(iban_country: str, bic_country: str) -> bool:
+    if iban_country == bic_country:
+        return True
+    return any(iban_country in area and bic_country in area for area in _BANKING_AREAS)
+
+
+def bic_for_iban(iban: IBAN, typed: str) -> str:
+    """The BIC to store for `iban`: the typed one when it fits, else the bank registry's.
+
+    A typed BIC must be of the IBAN's country (or of a territory banking with it), and, when the
+    bank registry knows the IBAN's bank, be that bank's BIC (the branch code, the last three
+    characters, may differ: "XXX" is the head office)."""
+    known = _registry_bics(iban)
+    if not "".join((typed or "").split()):
+        if known:
+            return known[0]
+        return parse_bic(typed)  # "enter its BIC"
+    bic = parse_bic(typed)
+    bic_country, iban_country = bic[4:6], iban.country_code
+    if not _same_banking_area(iban_country, bic_country):
+        raise ValidationError(
+            f"This BIC is of a bank in {_country_name(bic_country)}, but the IBAN is from "
+            f"{_country_name(iban_country)}: check both.", code="bic_country")
+    if known and bic[:8] not in {k[:8] for k in known}:
+        bank = iban.bank_name or "the IBAN's bank"
+        raise ValidationError(
+            f"This BIC ({bic}) is not the BIC of the bank this IBAN belongs to ({bank}, BIC {known[0]}). "
+            "Leave the BIC empty to use the bank's, or check the IBAN.", code="bic_bank")
+    return bic
+
+
+def _registry_bics(iban: IBAN) -> list[str]:
+    try:
+        candidates = BIC.candidates_from_bank_code(iban.country_code, iban.bank_code)
+    except (iban_errors.SchwiftyException, ValueError, KeyError):
+        candidates = []
+    if not candidates and iban.bic is not None:
+        candidates = [iban.bic]
+    return [BIC(str(c)).compact for c in candidates]
+
+
+def _country_name(code: str) -> str:
+    import pycountry
+
+    country = pycountry.countries.get(alpha_2=code)
+    return COUNTRIES.get(code) or (country.name if country else code)

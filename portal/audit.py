@@ -2,7 +2,8 @@
 
 Services call `record(...)` inside their transaction, so an event exists exactly when the change
 does. The request's IP address reaches `record` through a context variable set by
-`AuditContextMiddleware`; jobs run without one (actor "system", no IP).
+`AuditContextMiddleware` (`portal.client_ip.client_ip`: X-Forwarded-For only from trusted
+proxies); jobs run without one (actor "system", no IP).
 
 Values are made JSON-safe here; models say which fields are secret (`AUDIT_SECRET_FIELDS`,
 always "[redacted]") or masked (`AUDIT_MASKED_FIELDS`: field -> function giving the shown form),
@@ -16,17 +17,12 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
+from portal.client_ip import client_ip
 from portal.models import AuditEvent
 
 REDACTED = "[redacted]"
 
 _request_ip: contextvars.ContextVar[str | None] = contextvars.ContextVar("audit_ip", default=None)
-
-
-def client_ip(request) -> str | None:
-    # Behind a proxy the deployment sets REMOTE_ADDR correctly (gunicorn --forwarded-allow-ips);
-    # we do not trust a client-supplied X-Forwarded-For header here.
-    return request.META.get("REMOTE_ADDR") or None
 
 
 class AuditContextMiddleware:

@@ -3,6 +3,56 @@ from datetime import date
 from django import forms
 
 from portal.models import AuditEvent
+from portal.validators import single_line_text, visible_name
+
+
+def _ascii_input(field, message=None):
+    """Wraps a number or id field's parsing: Python's int() and Decimal() read '٢٢' or '２２' as 22,
+    so such input is refused before it is parsed (a choice field says its own invalid-choice
+    message)."""
+    to_python = field.to_python
+
+    def parse(value):
+        if isinstance(value, str) and not value.isascii():
+            raise forms.ValidationError(message or field.error_messages["invalid_choice"] % {"value": ""},
+                                        code="ascii")
+        return to_python(value)
+    return parse
+
+
+class TextRules:
+    """The portal's text rules on every form (all forms derive from `Form` / `ModelForm` below; a
+    test checks it): each one-line text field (a CharField not shown as a textarea or password)
+    refuses control, line-break, bidi-override and invisible characters (`single_line_text`), the
+    fields named in `name_fields` must also show a visible character (`visible_name`), and number
+    and id fields take the ASCII digits 0-9 only."""
+
+    name_fields = ("name",)
+
+    def full_clean(self):
+        # Applied when the form is validated, so fields a form adds in its own __init__ count too.
+        if not getattr(self, "_text_rules_applied", False):
+            self._apply_text_rules()
+            self._text_rules_applied = True
+        super().full_clean()
+
+    def _apply_text_rules(self):
+        for name, field in self.fields.items():
+            if isinstance(field, (forms.IntegerField, forms.DecimalField, forms.FloatField)):
+                field.to_python = _ascii_input(field, "Enter a number with the digits 0-9.")
+            elif isinstance(field, forms.ModelChoiceField):
+                field.to_python = _ascii_input(field)
+            elif isinstance(field, forms.CharField) and not isinstance(field.widget, (forms.Textarea,
+                                                                                       forms.PasswordInput)):
+                field.validators.append(visible_name if name in self.name_fields else single_line_text)
+
+
+class Form(TextRules, forms.Form):
+    pass
+
+
+class ModelForm(TextRules, forms.ModelForm):
+    pass
 
 
 def posted(request):
@@ -25,7 +75,7 @@ class BoundedDateField(forms.DateField):
             raise forms.ValidationError(f"Enter a date between {EARLIEST_DATE.year} and {LATEST_DATE.year}.")
 
 
-class DateRangeForm(forms.Form):
+class DateRangeForm(Form):
     """A From/To filter: both optional, bounded, and the end not before the start."""
 
     date_from = BoundedDateField(required=False, label="From")

@@ -4,11 +4,15 @@ Defaults are safe for production (DEBUG off, secure cookies, HSTS, SSL redirect)
 sets DJANGO_DEBUG=true for the local demo. Every variable is listed in `.env.example` and in the
 README's environment table.
 """
+import ipaddress
 import os
+import re
+from decimal import Decimal
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -29,7 +33,7 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhos
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "portal.apps.PortalAdminConfig",  # django.contrib.admin, signing in through allauth + 2FA
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -159,9 +163,37 @@ ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[CPO Portal] "
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 ACCOUNT_FORMS = {"signup": "members.forms.SignupForm"}  # the invited email is fixed when signing up by link
-ACCOUNT_RATE_LIMITS = {} if TESTING else {
+# The same limits in tests as in production (tests clear the cache between tests). allauth's
+# "login_failed" now only limits wrong two-factor codes (per address, and per user); wrong
+# passwords are counted in the buckets below instead (accounts/signin_limits.py, docs/security.md).
+ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/5m/key",
 }
+_LOGIN_LIMITS = {  # bucket: (environment variable, default, counted per)
+    # unknown device: all accounts from one client address
+    "address": ("DJANGO_LOGIN_LIMIT_ADDRESS", "10/m/ip,60/h/ip", "ip"),
+    # unknown device: one account from one client address
+    "account_address": ("DJANGO_LOGIN_LIMIT_ACCOUNT_ADDRESS", "5/5m/key", "key"),
+    # unknown devices: one account from every address together (ceiling against many addresses)
+    "account": ("DJANGO_LOGIN_LIMIT_ACCOUNT", "100/h/key", "key"),
+    # a known device of the account (signed cookie after a full sign-in): only its own bucket
+    "known_device": ("DJANGO_LOGIN_LIMIT_KNOWN_DEVICE", "10/5m/key", "key"),
+}
+PORTAL_LOGIN_FAILED_LIMITS = {}
+for _bucket, (_variable, _default, _per) in _LOGIN_LIMITS.items():
+    # checked at start-up: a malformed value would otherwise answer 500 to every sign-in
+    PORTAL_LOGIN_FAILED_LIMITS[_bucket] = env.str(_variable, default=_default)
+    for _rate in PORTAL_LOGIN_FAILED_LIMITS[_bucket].split(","):
+        if not re.fullmatch(rf"[1-9]\d*/(\d+(\.\d+)?)?[smhd]/{_per}", _rate.strip()):
+            raise ImproperlyConfigured(
+                f"{_variable}: {_rate.strip()!r} is not a limit like 5/5m/{_per} "
+                f"(amount/period/{_per}, several separated by commas; periods in s, m, h, d)."
+            )
+PORTAL_KNOWN_DEVICE_COOKIE_NAME = "portal_device"
+PORTAL_KNOWN_DEVICE_COOKIE_AGE = 180 * 24 * 3600  # seconds
+# Staff must have two-factor authentication to use /admin/ (portal/admin_site.py). On unless
+# DEBUG: the local demo's staff account has no authenticator app.
+PORTAL_ADMIN_REQUIRE_MFA = env.bool("DJANGO_ADMIN_REQUIRE_MFA", default=not DEBUG)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "CPO Portal"
 
@@ -169,8 +201,39 @@ PHONENUMBER_DEFAULT_REGION = env.str("PHONENUMBER_DEFAULT_REGION", default="DK")
 PHONENUMBER_DB_FORMAT = "E164"
 PHONENUMBER_DEFAULT_FORMAT = "INTERNATIONAL"
 
-# --- Celery ---------------------------------------------------------------------------------------
+# --- Client address behind a reverse proxy (portal/client_ip.py) -------------------------------
+# IPs / CIDR networks of the proxies in front of gunicorn. X-Forwarded-For is read only when the
+# request comes from one of them (rightmost address that is not a trusted proxy). Empty: the
+# header is ignored and REMOTE_ADDR is the client.
+TRUSTED_PROXIES = env.list("DJANGO_TRUSTED_PROXIES", default=[])
+for _proxy in TRUSTED_PROXIES:  # fail at start-up, not on the first request
+    try:
+        ipaddress.ip_network(_proxy.strip(), strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"DJANGO_TRUSTED_PROXIES: {_proxy!r} is not an IP address or network.") from None
+
+# --- Cache: shared by every worker (sign-in limits); Redis when REDIS_URL is set ---------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# Tests share the Redis database: each pytest(-xdist) process gets its own prefix and
+# tests/conftest.py deletes that prefix's keys around every test.
+CACHE_KEY_PREFIX = "test-" + os.environ.get("PYTEST_XDIST_WORKER", "main") if TESTING else "portal"
+if REDIS_URL:
+    CACHES = {"default": {
+        # RedisCache that falls back to this process's memory while Redis is unreachable, so an
+        # outage neither answers 500 to every sign-in nor switches the limits off (portal/cache.py)
+        "BACKEND": "portal.cache.FallbackRedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": CACHE_KEY_PREFIX,
+        # a hung Redis must not hold every sign-in for long
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
+    }}
+else:  # one process only (make run, tests on SQLite)
+    CACHES = {"default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "KEY_PREFIX": CACHE_KEY_PREFIX,
+    }}
+
+# --- Celery ---------------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
@@ -194,6 +257,13 @@ LOGGING = {
 }
 
 PORTAL_NAME = "CPO Portal"
+
+# --- Charging: plausibility bounds of one imported charge (docs/charging.md) --------------------
+# A CDR beyond any of them is refused with its reason in the import report, never credited.
+CHARGING_MAX_KWH_PER_CHARGE = Decimal(env.str("CHARGING_MAX_KWH_PER_CHARGE", default="1000"))
+CHARGING_MAX_CHARGE_HOURS = Decimal(env.str("CHARGING_MAX_CHARGE_HOURS", default="72"))
+# In EUR, converted to the wallet's currency with the reference rates (CHARGING_FX_RATES).
+CHARGING_MAX_PRICE_PER_KWH_EUR = Decimal(env.str("CHARGING_MAX_PRICE_PER_KWH_EUR", default="10"))
 
 # --- Credentials (third-party platform secrets, encrypted at rest; docs/credentials.md) ----------
 # Fernet keys, comma-separated, newest first: the first encrypts, all decrypt (key rotation).

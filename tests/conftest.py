@@ -1,8 +1,30 @@
 import pytest
+from django.conf import settings
+from django.core.cache import cache
 from django.test import Client
 
 from portal.permissions import Role
 from tests.factories import OperatorFactory, member
+
+
+def _clear_cache():
+    """Only this test process's keys: the Redis database is shared with the other pytest-xdist
+    workers (own KEY_PREFIX each, portal/settings.py) and with the Celery broker."""
+    if settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
+        client = cache._cache.get_client(write=True)
+        keys = list(client.scan_iter(match=f"{settings.CACHE_KEY_PREFIX}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    else:
+        cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters (and anything else cached) never leak from one test to the next."""
+    _clear_cache()
+    yield
+    _clear_cache()
 
 
 @pytest.fixture

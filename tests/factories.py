@@ -154,6 +154,35 @@ class CdrImportFactory(factory.django.DjangoModelFactory):
     filename = "cdrs.json"
 
 
+# --- Two-factor and signing in for real (tests/accounts/test_signin_hardening.py, admin tests) ---
+
+def enable_totp(user) -> str:
+    """Give `user` an authenticator app (allauth TOTP); returns the secret to compute codes."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    return secret
+
+
+def totp_code(secret: str, offset_periods: int = 0) -> str:
+    import time
+
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    return format_hotp_value(hotp_value(secret, int(time.time()) // 30 + offset_periods))
+
+
+def sign_in(client, user, *, password=PASSWORD, secret=None, next_url=None, **extra):
+    """Sign in through allauth's form (and the two-factor step when `secret` is given), as a
+    browser does. `extra` goes to every request (e.g. REMOTE_ADDR). Returns the last response."""
+    url = "/accounts/login/" + (f"?next={next_url}" if next_url else "")
+    response = client.post(url, {"login": user.email, "password": password}, **extra)
+    if secret is not None and response.status_code == 302 and response["Location"] == "/accounts/2fa/authenticate/":
+        response = client.post("/accounts/2fa/authenticate/", {"code": totp_code(secret)}, **extra)
+    return response
+
+
 _invoice_numbers = iter(range(900_000, 10_000_000))
 
 

@@ -6,14 +6,16 @@ from billing import services
 from billing.models import Invoice, Plan
 from portal.models import AuditEvent
 from tests.billing.conftest import CLOSE_DAY, NOV, charge_points, deposit
-from tests.factories import OperatorFactory, UserFactory
+from tests.factories import OperatorFactory, UserFactory, enable_totp, sign_in
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def staff(client):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    # staff sign in as anyone does, with their authenticator app (required for the admin)
+    user = UserFactory(is_staff=True, is_superuser=True)
+    assert sign_in(client, user, secret=enable_totp(user)).status_code == 302
     return client
 
 

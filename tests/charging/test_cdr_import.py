@@ -365,3 +365,96 @@ def test_credits_cannot_exceed_the_session_or_come_from_another_charge_point(ope
     assert "was on another charge point" in reasons["C4"]
     result = run(operator, [credit("C5", 0.01)])
     assert result.imported == 0 and "(0.00 DKK)" in result.errors[0]["reason"]
+
+
+def _raw(records, **numbers):
+    """JSON text with numbers Python's json.dumps cannot write (1e999999999, 5 000-digit ints):
+    each placeholder string "<name>" is replaced by the raw number text."""
+    text = _json(records)
+    for name, raw in numbers.items():
+        text = text.replace(f'"<{name}>"', raw)
+    return text
+
+
+@pytest.mark.parametrize("field,raw,reason", [
+    ("total_energy", "1e999999999", "total_energy is out of range"),
+    ("total_energy", "-1e999999999", "total_energy is out of range"),
+    ("total_energy", "1" * 5000, "total_energy is out of range"),
+    ("total_energy", "NaN", "total_energy is missing or not a number"),
+    ("total_energy", "Infinity", "total_energy is missing or not a number"),
+    ("excl_vat", "1e999999999", "total_cost.excl_vat is out of range"),
+    ("excl_vat", "9" * 5000, "total_cost.excl_vat is out of range"),
+    ("incl_vat", "-1E+999999999", "total_cost.incl_vat is out of range"),
+], ids=["1e999999999", "-1e999999999", "int-5000-digits", "NaN", "Infinity", "excl-1e999999999", "excl-int-5000-digits",
+        "incl--1E+999999999"])
+def test_huge_numbers_are_one_malformed_record_not_a_failed_import(operator, point, fees, field, raw, reason):
+    bad = cdr("HUGE", point.evse_id)
+    if field == "total_energy":
+        bad["total_energy"] = f"<{field}>"
+    else:
+        bad["total_cost"] = {"excl_vat": 80, "incl_vat": 100, field: f"<{field}>"}
+    imp = CdrImport.objects.create(operator=operator, filename="t.json")
+    result = importer.run_import(cdr_import=imp, records=importer.parse_file(
+        _raw([cdr("GOOD", point.evse_id), bad], **{field: raw})))
+    assert (result.state, result.imported, result.error_count) == ("done", 1, 1)
+    assert result.errors == [{"index": 1, "id": "HUGE", "reason": f"Malformed record: {reason}."}]
+
+
+def test_tiny_numbers_round_to_zero(operator, point, fees):
+    record = cdr("TINY", point.evse_id, excl=0, incl=0)
+    record["total_energy"] = "<kwh>"
+    imp = CdrImport.objects.create(operator=operator, filename="t.json")
+    result = importer.run_import(cdr_import=imp, records=importer.parse_file(_raw([record], kwh="1e-999999999")))
+    assert (result.state, result.imported) == ("done", 1)
+    assert Charge.objects.get(external_id="TINY").consumed_kwh == 0
+
+
+@pytest.mark.parametrize("text,what", [
+    ("A\u202eB", "a text-direction control character (U+202E)"),
+    ("A\u200bB", "an invisible character (U+200B)"),
+    ("A\nB", "a line break (LF)"),
+    ("A\tB", "a tab"),
+])
+def test_control_bidi_and_invisible_characters_in_ids_are_malformed(operator, point, fees, text, what):
+    result = run(operator, [cdr(text, point.evse_id), cdr("OK", point.evse_id + "\u2066")])
+    assert result.imported == 0
+    assert [e["reason"] for e in result.errors] == [
+        f"Malformed record: id contains {what}.",
+        "Malformed record: cdr_location.evse_id contains a text-direction control character (U+2066)."]
+
+
+def test_implausible_money_does_not_credit_the_wallet(operator, point, fees):
+    result = run(operator, [cdr("BILLIONS", point.evse_id, excl=7999999999.20, incl=9999999999.00, kwh=20.5),
+                            cdr("OK", point.evse_id)])
+    assert (result.state, result.imported, result.error_count) == ("done", 1, 1)
+    assert result.errors[0]["reason"] == (
+        "Implausible charge: 9999999999.00 DKK for 20.500 kWh is more than 74.60 DKK per kWh.")
+    assert not Charge.objects.filter(external_id="BILLIONS").exists()
+    assert operator_balance(operator=operator) < Decimal("100")
+
+
+@pytest.mark.parametrize("record,reason", [
+    (dict(kwh=1500), "Implausible charge: 1500.000 kWh is more than the 1000 kWh one charge can deliver."),
+    (dict(minutes=73 * 60), "Implausible charge: the session lasted 73.0 hours, more than the 72 hours one "
+                            "charge can last."),
+    (dict(kwh=0, excl=60, incl=75), "Implausible charge: 75.00 DKK for 0.000 kWh is more than 74.60 DKK per "
+                                    "kWh (counting at least 1 kWh)."),
+])
+def test_plausibility_bounds_per_charge(operator, point, fees, record, reason):
+    result = run(operator, [cdr("X", point.evse_id, **record)])
+    assert [e["reason"] for e in result.errors] == [reason]
+    assert result.imported == 0
+
+
+def test_plausibility_bounds_are_settings(operator, point, fees, settings):
+    settings.CHARGING_MAX_KWH_PER_CHARGE = Decimal("10")
+    settings.CHARGING_MAX_CHARGE_HOURS = Decimal("1")
+    settings.CHARGING_MAX_PRICE_PER_KWH_EUR = Decimal("0.5")  # 3.73 DKK
+    result = run(operator, [cdr("KWH", point.evse_id, kwh=10.5, minutes=30),
+                            cdr("LONG", point.evse_id, kwh=5, minutes=61, excl=10, incl=12),
+                            cdr("DEAR", point.evse_id, kwh=5, minutes=30, excl=16, incl=20),
+                            cdr("FINE", point.evse_id, kwh=5, minutes=30, excl=14, incl=18.65),
+                            cdr("FEE", point.evse_id, kwh=0.2, minutes=5, excl=2, incl=2.5)])
+    assert [(e["id"], e["reason"].split(":")[0]) for e in result.errors] == [
+        ("KWH", "Implausible charge"), ("LONG", "Implausible charge"), ("DEAR", "Implausible charge")]
+    assert result.imported == 2  # at the limit, and a session fee on almost no energy

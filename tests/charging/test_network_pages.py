@@ -134,12 +134,12 @@ def test_csv_import_all_valid(admin_client, operator):
 
 
 def test_csv_import_with_errors_imports_nothing_and_reports_each_row(admin_client, operator):
-    ChargePointFactory(operator=operator, evse_id="DK*ABC*TAKEN")
+    ChargePointFactory(operator=operator, evse_id="DK*ABC*ETAKEN")
     text = (CSV_HEADER
             + "Good,DK*ABC*E1,,,,,AC,22,public,available\n"
             + "Bad kW,DK*ABC*E2,,,,,AC,-5,public,available\n"
             + "No site,DK*ABC*E3,,Nowhere,,,AC,22,public,available\n"
-            + "Taken,DK*ABC*TAKEN,,,,,AC,22,public,available\n"
+            + "Taken,DK*ABC*ETAKEN,,,,,AC,22,public,available\n"
             + "Twice,DK*ABC*E1,,,,,XX,22,public,available\n")
     response = _upload(admin_client, operator, text)
     assert response.status_code == 400

@@ -37,7 +37,10 @@ def text(response):
 def test_list_shows_members_status_and_pending_invitations(operator, admin, login):
     member(operator, Role.MANAGER, user__name="Mads Manager", user__phone="+4520000002",
            user__last_login=timezone.now() - timedelta(hours=2))
-    member(operator, Role.SUPPORTER, user__name="Carl Contractor", expires_at=timezone.now() + timedelta(days=5, hours=1))
+    # "Expires in N days" counts calendar days in local time: noon five days ahead reads
+    # "5 days" whatever the time of day the test runs at (now + 5 days 1 hour did not after 23:00).
+    in_five_days = timezone.localtime().replace(hour=12, minute=0, second=0, microsecond=0) + timedelta(days=5)
+    member(operator, Role.SUPPORTER, user__name="Carl Contractor", expires_at=in_five_days)
     member(operator, Role.BOOKKEEPER, user__name="Old Timer", expires_at=timezone.now() - timedelta(days=1))
     InvitationFactory(operator=operator, email="new@example.test", role=Role.MANAGER, invited_by=admin)
     page = text(login(admin).get(members_url(operator)))

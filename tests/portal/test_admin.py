@@ -4,15 +4,16 @@ import pytest
 from members.models import Membership
 from portal.models import AuditEvent
 from portal.permissions import Role
-from tests.factories import OperatorFactory, UserFactory, member
+from tests.factories import OperatorFactory, UserFactory, enable_totp, member, sign_in
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def staff(client):
+    # staff sign in as anyone does, with their authenticator app (required for the admin)
     user = UserFactory(is_staff=True, is_superuser=True)
-    client.force_login(user)
+    assert sign_in(client, user, secret=enable_totp(user)).status_code == 302
     return client
 
 
