@@ -16,6 +16,7 @@ Target: 1 000 operators × 1 000 charges in under 60 s on two cores.
 import argparse
 import multiprocessing
 import os
+import resource
 import sys
 import time
 from datetime import date, datetime, timedelta
@@ -148,12 +149,15 @@ def main():
         chunks = [rest[i::args.workers] for i in range(args.workers)]
         connections.close_all()
         t = time.perf_counter()
+        cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         if args.workers == 1:
             failed = close_some(rest)
         else:
             with multiprocessing.get_context("fork").Pool(args.workers) as pool:
                 failed = sum(pool.map(close_some, chunks))
         t_close = time.perf_counter() - t
+        cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_per_op = ((cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)) / max(1, len(rest))
         invoices = Invoice.objects.filter(operator_id__in=ids)
         n_invoices, n_paid = invoices.count(), invoices.filter(status="paid").count()
         numbers = sorted(invoices.values_list("sequence", flat=True))
@@ -176,6 +180,10 @@ def main():
           f"{args.operators * args.charges * 2:,} ledger entries in {t_setup:.1f} s")
     print(f"close: {n_invoices} invoices ({n_paid} settled, {failed} failed) in {t_close + 0:.1f} s "
           f"= {n_invoices / t_close:,.0f} operators/s (target: 1 000 in < 60 s)")
+    if args.workers > 1:
+        print(f"CPU of the worker processes (Python, without PostgreSQL): {cpu_per_op * 1000:.0f} ms per operator")
+    with open("/proc/loadavg") as f:
+        print(f"load average during the run: {f.read().split()[0]}")
     print(f"queries per operator's close: {queries} (the same at 10 charges: tests/billing/test_query_counts.py)")
     print(f"re-run for 100 closed operators: {again} unchanged in {t_again:.2f} s")
     print(f"PDF rendering (WeasyPrint, in the mail task, once per invoice): {t_pdf * 1000:.0f} ms per invoice")

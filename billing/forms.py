@@ -1,10 +1,27 @@
+import phonenumbers
 from django import forms
+from django.conf import settings
 from phonenumber_field.formfields import PhoneNumberField
 
 from billing.models import InstallerSettings, Invoice
 from billing.pricing import parse_month
-from operators.validators import COUNTRY_CHOICES
+from operators.validators import COUNTRIES, COUNTRY_CHOICES
 from portal.forms import Form, ModelForm
+
+
+def _phone_field(region: str) -> PhoneNumberField:
+    """A phone field that reads numbers without a country code as numbers of `region` (the
+    operator's country) and stores E.164."""
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        region = settings.PHONENUMBER_DEFAULT_REGION
+    example = phonenumbers.format_number(phonenumbers.example_number(region),
+                                         phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return PhoneNumberField(
+        required=False, label="Phone", region=region,
+        help_text=f"International format, e.g. {example}. Numbers without a country code are read as "
+                  f"{COUNTRIES.get(region, region)} numbers.",
+        error_messages={"invalid": f"Enter a valid phone number, e.g. {example}."},
+    )
 
 
 class InstallerSettingsForm(ModelForm):
@@ -14,11 +31,6 @@ class InstallerSettingsForm(ModelForm):
 
     name_fields = ("company", "contact_name")
 
-    phone = PhoneNumberField(
-        required=False, label="Phone",
-        help_text="International format, e.g. +45 12 34 56 78. Numbers without a country code are read as Danish.",
-        error_messages={"invalid": "Enter a valid phone number, e.g. +45 12 34 56 78."},
-    )
     country = forms.ChoiceField(required=False, choices=[("", "—"), *COUNTRY_CHOICES])
 
     class Meta:
@@ -27,8 +39,10 @@ class InstallerSettingsForm(ModelForm):
         labels = {"company": "Installer company", "contact_name": "Contact name", "email": "Email"}
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, region="DK", **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["phone"] = _phone_field(region)
+        self.order_fields(list(InstallerSettings.FIELDS))
         self.fields["company"].required = True
         for name in ("company", "contact_name", "street", "postcode", "city"):
             self.fields[name].strip = True

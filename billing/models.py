@@ -165,8 +165,8 @@ class ChargePointRemoval(models.Model):
 
 
 class InvoiceSeries(models.Model):
-    """Gapless counter per series (INV, CN). The row is locked (SELECT … FOR UPDATE) inside the
-    issuing transaction and incremented there: a rolled-back issue gives its number back, two
+    """Gapless counter per series (INV, CN). The row is incremented (UPDATE … RETURNING, which
+    locks it until commit) inside the issuing transaction: a rolled-back issue gives its number back, two
     concurrent issuers wait for each other. The number never resets; the year in the printed
     number is the issue year (INV-2026-000123, then INV-2027-000124)."""
 

@@ -121,15 +121,18 @@ def running_preview(*, operator: Operator, today: date | None = None) -> Preview
 
 # --- issuing ------------------------------------------------------------------------------------
 def _next_number(series: str, issue_date: date) -> tuple[int, str]:
-    """Allocate the next number of `series` from its locked counter row (inside the caller's
-    transaction: a rollback gives the number back, so numbers have no gaps)."""
-    row = InvoiceSeries.objects.select_for_update().filter(code=series).first()
+    """Allocate the next number of `series` from its counter row, inside the caller's
+    transaction. The UPDATE locks the row until that transaction ends (a concurrent issuer waits,
+    then reads the incremented value), and a rollback gives the number back: no gaps, no
+    duplicates, never max+1."""
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE billing_invoiceseries SET last_number = last_number + 1 WHERE code = %s "
+                       "RETURNING last_number", [series])
+        row = cursor.fetchone()
     if row is None:  # the migration creates INV and CN; any other series on first use
         InvoiceSeries.objects.get_or_create(code=series)
-        row = InvoiceSeries.objects.select_for_update().get(code=series)
-    row.last_number += 1
-    row.save(update_fields=["last_number"])
-    return row.last_number, f"{series}-{issue_date.year}-{row.last_number:06d}"
+        return _next_number(series, issue_date)
+    return row[0], f"{series}-{issue_date.year}-{row[0]:06d}"
 
 
 def _buyer(operator) -> dict:

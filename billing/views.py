@@ -20,7 +20,8 @@ def _index_url(request, anchor=""):
 
 
 def _installer_form(request, data=None):
-    return InstallerSettingsForm(data, instance=selectors.installer_settings(operator=request.operator))
+    return InstallerSettingsForm(data, instance=selectors.installer_settings(operator=request.operator),
+                                 region=request.operator.country)
 
 
 @operator_view(GET="billing:read")

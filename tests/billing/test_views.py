@@ -133,3 +133,13 @@ def test_running_preview_on_the_billing_page(op, login):
         page = login(member(op, Role.ADMIN)).get(url(op, "index")).content.decode()
     assert "Running preview for November 2026" in page
     assert "Platform fees on charges: 1 charge" in page
+
+
+def test_installer_phone_without_country_code_is_read_in_the_operators_country(billing_setup, login):
+    op = OperatorFactory(country="NO", currency="NOK", vat_number="NO995525828MVA")
+    client = login(member(op, Role.ADMIN))
+    page = client.get(url(op, "index")).content.decode()
+    assert "read as Norway numbers" in page
+    response = client.post(url(op, "installer"), {"company": "Oslo Lading AS", "phone": "21 23 45 67"})
+    assert response.status_code == 302
+    assert InstallerSettings.objects.get(operator=op).phone.as_e164 == "+4721234567"
