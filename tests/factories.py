@@ -165,7 +165,12 @@ def issued_invoice(operator, **kwargs):
     from billing.models import Invoice, InvoiceLine
 
     n = next(_invoice_numbers)
-    fields = dict(operator=operator, series="INV", period=date(2026, 10, 1), status="issued",
+    # One invoice per operator and month: each further one goes a month further back.
+    earliest = Invoice.objects.filter(operator=operator, series="INV").order_by("period").first()
+    period = date(2026, 10, 1)
+    if earliest:
+        period = (earliest.period.replace(day=1) - timedelta(days=1)).replace(day=1)
+    fields = dict(operator=operator, series="INV", period=period, status="issued",
                   number=f"INV-2026-{n:06d}", sequence=n, issue_date=date(2026, 11, 1), due_date=date(2026, 11, 15),
                   currency=operator.currency, net=Decimal("100.00"), vat=Decimal("25.00"), total=Decimal("125.00"),
                   vat_category="S", vat_rate=Decimal("25.00"),

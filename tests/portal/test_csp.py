@@ -101,7 +101,8 @@ def test_every_operator_page_renders_without_inline_code(admin_client, operator,
     response = admin_client.get(_url(route, operator))
     assert response.status_code < 500
     assert policy(response) == EXPECTED
-    assert not problems(response.content.decode()), route
+    if response["Content-Type"].startswith("text/html"):  # not the invoice PDF
+        assert not problems(response.content.decode()), route
 
 
 @pytest.mark.parametrize("path", ["/", "/account/", "/accounts/email/", "/accounts/password/change/",
