@@ -30,6 +30,7 @@ bench: $(STAMP)
 	@test -n "$(DATABASE_URL)" || (echo "Set DATABASE_URL to a PostgreSQL database (the benchmark measures PostgreSQL)." && exit 2)
 	$(DEV_ENV) $(PY) manage.py migrate --noinput -v0
 	$(DEV_ENV) $(PY) bench/cdr_import.py --charges 100000
+	$(DEV_ENV) $(PY) bench/monthly_close.py --operators 1000 --charges 1000 --workers 2
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
