@@ -86,9 +86,11 @@ class Fee(models.Model):
 
     @property
     def display_value(self):
+        # Also shown (as the admin's page title) for a fee whose form was just refused, whose
+        # value may be missing.
         if self.kind == self.Kind.REVENUE_PERCENTAGE:
-            return f"{self.percentage.normalize():f} %"
-        return f"{self.amount:.2f} {self.currency}"
+            return "—" if self.percentage is None else f"{self.percentage.normalize():f} %"
+        return "—" if self.amount is None else f"{self.amount:.2f} {self.currency}".strip()
 
 
 class WalletTransactionQuerySet(models.QuerySet):
