@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from billing import pricing, services
 from billing.models import InstallerSettings, Invoice, OperatorSupport, SupportLevel
+from charging.ledger import FxMissing
 
 
 @dataclass
@@ -20,14 +21,22 @@ class BillingSummary:
     monthly_amount: Decimal
     preview: object
     today: date
+    pricing_error: str = ""
 
 
 def billing_summary(*, operator, today: date | None = None) -> BillingSummary:
     today = today or timezone.localdate()
     period = today.replace(day=1)
-    plan, tiers = pricing.plan_in_force(operator=operator, period=period)
     points, _days = pricing.charge_point_days(operator=operator, period=period)
     now_count = sum(1 for p in points if not p[6])
+    try:
+        plan, tiers = pricing.plan_in_force(operator=operator, period=period)
+    except FxMissing as exc:
+        # The plan (or a fee) is priced in a currency the wallet's cannot be converted from: the
+        # page says so instead of answering 500; the close reports the same for this operator.
+        return BillingSummary(plan=None, tiers=[], currency=operator.currency, charge_points_now=now_count,
+                              charge_point_days=sum(p[5] for p in points), monthly_amount=None, preview=None,
+                              today=today, pricing_error=str(exc))
     return BillingSummary(
         plan=plan, tiers=tiers, currency=operator.currency, charge_points_now=now_count,
         charge_point_days=sum(p[5] for p in points),

@@ -319,3 +319,26 @@ def test_admin_refuses_a_seller_the_close_cannot_invoice_from(db, client, login,
     op = OperatorFactory()
     charge_points(op, 1)
     assert login(member(op, Role.BOOKKEEPER)).get(reverse("billing:index", args=[op.slug])).status_code == 200
+
+
+# --- an operator whose currency has no exchange rate to the plan's -------------------------------
+def test_billing_page_without_an_exchange_rate_says_so_instead_of_500(billing_setup, login):
+    """A DKK plan and fees, an operator keeping its wallet in JPY (no reference rate): the Billing
+    page answered 500. It now says what is missing, and the close reports that operator only."""
+    op = OperatorFactory(currency="JPY")
+    charge_points(op, 2)
+    other = OperatorFactory()
+    charge_points(other, 1)
+    deposit(other, "1000.00")
+    client = login(member(op, Role.BOOKKEEPER))
+    response = client.get(reverse("billing:index", args=[op.slug]))
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "No exchange rate from DKK to JPY" in text
+    assert 'data-testid="pricing-error"' in text
+    assert 'data-testid="monthly-amount"' not in text
+    results = services.close_month(period=NOV, operators=[op, other], today=CLOSE_DAY, send=False)
+    by_slug = {r.operator.slug: r for r in results}
+    assert by_slug[op.slug].outcome == "failed"
+    assert "No exchange rate from DKK to JPY" in by_slug[op.slug].message
+    assert by_slug[other.slug].invoice is not None
