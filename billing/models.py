@@ -285,6 +285,16 @@ class Invoice(models.Model):
     def is_due(self):
         return self.status == self.Status.ISSUED
 
+    @property
+    def fx_note(self) -> str:
+        """The exchange rate the subscription was converted at, as issued (snapshot in `details`):
+        empty when the plan was priced in the invoice's currency."""
+        plan = (self.details or {}).get("plan") or {}
+        if not plan.get("exchange_rate"):
+            return ""
+        return (f"Plan priced in {plan['priced_in']}, converted at 1 {plan['priced_in']} = "
+                f"{plan['exchange_rate']} {self.currency}.")
+
 
 class InvoiceLine(models.Model):
     class Kind(models.TextChoices):

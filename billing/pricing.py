@@ -156,6 +156,9 @@ def subscription_lines(*, operator, period: date, until: date | None = None):
         return [], details
     details["plan"] = {"name": plan.name, "currency": operator.currency,
                        "tiers": [[t.lower, t.up_to, str(t.unit_price)] for t in tiers]}
+    if plan.currency != operator.currency:  # the rate it was converted at, kept with the invoice
+        details["plan"].update(priced_in=plan.currency,
+                               exchange_rate=str(convert(Decimal(1), plan.currency, operator.currency).normalize()))
     # charge points per day (difference array over the month's days)
     per_day = [0] * (days_in_month + 1)
     for _id, _n, _e, first, last, _d, _r in points:

@@ -342,3 +342,32 @@ def test_billing_page_without_an_exchange_rate_says_so_instead_of_500(billing_se
     assert by_slug[op.slug].outcome == "failed"
     assert "No exchange rate from DKK to JPY" in by_slug[op.slug].message
     assert by_slug[other.slug].invoice is not None
+
+
+def test_the_exchange_rate_a_plan_was_converted_at_is_kept_on_the_invoice(seller, login):
+    """An EUR plan for a DKK wallet: the invoice keeps the rate it was issued at (a later change of
+    CHARGING_FX_RATES does not change it) and shows it on the page and in the PDF."""
+    import io
+
+    from django.test import override_settings
+    from pypdf import PdfReader
+
+    make_plan(currency="EUR", tiers=((None, "10"),))
+    op = OperatorFactory(currency="DKK")
+    charge_points(op, 1)
+    deposit(op, "1000.00")
+    invoice = services.close_operator_month(operator=op, period=NOV, today=CLOSE_DAY).invoice
+    assert invoice.net == D("74.60")  # 10 EUR x 7.46
+    note = "Plan priced in EUR, converted at 1 EUR = 7.46 DKK."
+    with override_settings(CHARGING_FX_RATES={"DKK": "8"}):
+        invoice = Invoice.objects.get(pk=invoice.pk)
+        assert invoice.fx_note == note
+        client = login(member(op, Role.BOOKKEEPER))
+        page = client.get(reverse("billing:invoice_detail", args=[op.slug, invoice.pk])).content.decode()
+        assert note in page
+        pdf = services.invoice_pdf(invoice)
+    assert note in " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).replace("\n", " ")
+    same = OperatorFactory(currency="EUR")
+    charge_points(same, 1)
+    deposit(same, "100.00")
+    assert services.close_operator_month(operator=same, period=NOV, today=CLOSE_DAY).invoice.fx_note == ""
