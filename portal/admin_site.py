@@ -21,7 +21,7 @@ from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import REDIRECT_FIELD_NAME
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -56,6 +56,33 @@ class PortalAdminSite(admin.AdminSite):
 
     def has_permission(self, request):
         return super().has_permission(request) and admin_mfa_problem(request) is None
+
+    def admin_view(self, view, cacheable=False):
+        """Every model admin's views: a change-list action posted with selected ids that are not
+        ids of the model (``_selected_action=abc`` or empty) answered 500 from Django's
+        `response_action`; it is refused with a message and the list shown again instead."""
+        inner = super().admin_view(view, cacheable)
+        model_admin = getattr(view, "__self__", None)
+        if not isinstance(model_admin, admin.ModelAdmin):
+            return inner
+
+        def checked(request, *args, **kwargs):
+            if request.method == "POST" and admin.helpers.ACTION_CHECKBOX_NAME in request.POST:
+                pk = model_admin.model._meta.pk
+                try:
+                    for value in request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME):
+                        pk.to_python(value)
+                        if value in ("", None):
+                            raise ValidationError("empty")
+                except (ValidationError, ValueError, TypeError):
+                    if not self.has_permission(request):
+                        return inner(request, *args, **kwargs)  # sign-in first, as any admin view
+                    messages.error(request, "Those are not items of this list: select the items again.")
+                    return redirect(request.get_full_path())
+            return inner(request, *args, **kwargs)
+
+        checked.__dict__.update(inner.__dict__)
+        return checked
 
     def login(self, request, extra_context=None):
         """Every admin view redirects here when `has_permission` is False."""

@@ -98,3 +98,14 @@ def test_a_fee_refused_in_the_admin_shows_its_errors(populated):
     assert response.status_code == 200
     fee.refresh_from_db()
     assert fee.percentage == 5
+
+
+@pytest.mark.parametrize("selected", ["abc", "", "x\x00y", "1.5"])
+def test_an_action_on_ids_that_are_not_the_models_is_refused_not_500(populated, selected):
+    """Found by the fuzz test on PostgreSQL: Django's `response_action` filtered on the posted ids
+    as they came and answered 500 for `_selected_action=abc`."""
+    url = "/admin/billing/supportlevel/"
+    response = populated.post(url, {"action": "delete_selected", "_selected_action": [selected], "index": "0"})
+    assert response.status_code == 302 and response.url == url
+    page = populated.get(url).content.decode()
+    assert "Those are not items of this list" in page
