@@ -32,8 +32,8 @@ def billing_summary(*, operator, today: date | None = None) -> BillingSummary:
     try:
         plan, tiers = pricing.plan_in_force(operator=operator, period=period)
     except FxMissing as exc:
-        # The plan (or a fee) is priced in a currency the wallet's cannot be converted from: the
-        # page says so instead of answering 500; the close reports the same for this operator.
+        # The plan is priced in a currency the wallet's cannot be converted from: the page says so
+        # instead of answering 500; the close reports the same for this operator.
         return BillingSummary(plan=None, tiers=[], currency=operator.currency, charge_points_now=now_count,
                               charge_point_days=sum(p[5] for p in points), monthly_amount=None, preview=None,
                               today=today, pricing_error=str(exc))

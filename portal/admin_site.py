@@ -71,8 +71,7 @@ class PortalAdminSite(admin.AdminSite):
                 pk = model_admin.model._meta.pk
                 try:
                     for value in request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME):
-                        pk.to_python(value)
-                        if value in ("", None):
+                        if pk.to_python(value) in (None, ""):
                             raise ValidationError("empty")
                 except (ValidationError, ValueError, TypeError):
                     if not self.has_permission(request):
