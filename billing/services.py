@@ -336,9 +336,21 @@ def close_operator_month(*, operator: Operator, period: date, today: date | None
             message = f"{invoice.number}: {invoice.total} {invoice.currency}, {invoice.get_status_display().lower()}"
             if invoice.status == Invoice.Status.ISSUED:
                 message += f" (due {invoice.due_date:%Y-%m-%d}; balance too low)"
+        message += "; " + _pay_out(operator, period, invoice, settle_at)
         CloseRun.objects.create(operator=operator, period=period, started_at=started, outcome=outcome,
                                 message=message)
     return CloseResult(operator, period, outcome, invoice, message)
+
+
+def _pay_out(operator, period, invoice, at) -> str:
+    """The close's last step: the monthly payout of what is left (payouts/services.py)."""
+    from payouts.services import monthly_payout
+    from portal.money import format_money
+
+    payout = monthly_payout(operator=operator, period=period, invoice=invoice, at=at)
+    if payout.state == payout.State.SKIPPED:
+        return f"no payout: {payout.get_skip_reason_display()}"
+    return f"payout {payout.reference} {format_money(payout.amount, payout.currency)} {payout.get_state_display().lower()}"
 
 
 def close_month(*, period: date, operators=None, today: date | None = None, dry_run=False, send=True

@@ -22,6 +22,10 @@ class Operator(models.Model):
     city = models.CharField(max_length=100, blank=True)
     ean = models.CharField("EAN number", max_length=13, blank=True, help_text="GLN-13, optional.")
     po_number = models.CharField("PO number", max_length=64, blank=True)
+    payout_hold = models.BooleanField(
+        default=False, help_text="Platform staff only: the monthly close makes no payout while set.")
+    payout_hold_note = models.CharField(max_length=200, blank=True,
+                                        help_text="Why payouts are on hold (shown to the operator).")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(null=True, blank=True)
     updated_by = models.ForeignKey(
@@ -126,6 +130,9 @@ class WalletTransaction(models.Model):
         PLATFORM_FEE = "platform_fee", "Platform fee"
         INVOICE_SETTLEMENT = "invoice_settlement", "Invoice settlement"
         PAYOUT = "payout", "Payout"
+        PAYOUT_FEE = "payout_fee", "Payout fee"
+        PAYOUT_RETURN = "payout_return", "Payout returned"
+        DEPOSIT = "deposit", "Deposit"
         ADJUSTMENT = "adjustment", "Adjustment"
 
     # Indexed through the unique (operator, reference) and (operator, created_at) indexes: every

@@ -47,6 +47,7 @@ PERMISSIONS: dict[str, tuple[str, frozenset[str]]] = {
     "installer:write": ("Edit the installer settings", frozenset({A, M})),
     "wallet:read": ("See wallet transactions", frozenset({A, M, B, S})),
     "wallet:write": ("Withdraw, deposit and refund money", frozenset({A, B})),
+    "payouts:read": ("See payouts and their statements", frozenset({A, B})),
     "charging:read": ("See sites, charge points and charges", frozenset({A, M, B, S})),
     "charging:write": ("Create, edit and delete sites and charge points", frozenset({A, M})),
     "credentials:read": ("See third-party credentials", frozenset({A, M})),

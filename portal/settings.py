@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "members",
     "charging",
     "billing",
+    "payouts",
     "dashboards",
     "credentials",
 ]

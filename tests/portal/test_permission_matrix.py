@@ -141,6 +141,7 @@ EXPECTED = {
     "installer:write": "AM",
     "wallet:read": "AMBS",
     "wallet:write": "AB",
+    "payouts:read": "AB",
     "charging:read": "AMBS",
     "charging:write": "AM",
     "credentials:read": "AM",

@@ -1,0 +1,161 @@
+"""The bank's answer to a payout file: a pain.002 payment status report or a camt.054 debit/credit
+notification, parsed with lxml and matched to payouts on the EndToEndId we wrote (PAYOUT-<id>).
+
+* pain.002: a transaction with TxSts RJCT fails (reason from StsRsnInf/Rsn/Cd); ACSC, ACCC, ACSP,
+  ACWC or ACCP marks it paid. A group status RJCT without transaction details fails every
+  payout of the original message (OrgnlMsgId = the batch's MsgId).
+* camt.054: a booked debit marks the payout paid; an entry with return information (RtrInf), or a
+  credit back to us, returns it with the reason code.
+
+Applying a report is idempotent: a payout already paid stays paid, one already returned is not
+returned twice (`services.mark_paid` / `mark_failed`), so the same file can be uploaded again.
+The parser reads no DTD, entities or network resources and refuses files over 20 MB.
+"""
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from payouts import services
+from payouts.models import Payout, PayoutBatch
+from portal.errors import DomainError
+
+MAX_BYTES = 20 * 1024 * 1024
+ACCEPTED = {"ACSC", "ACCC", "ACSP", "ACWC", "ACCP", "ACTC"}
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+
+
+class BankReportError(DomainError):
+    pass
+
+
+@dataclass
+class Status:
+    end_to_end_id: str
+    accepted: bool
+    code: str = ""
+    text: str = ""
+
+
+@dataclass
+class ReportResult:
+    kind: str
+    paid: list = field(default_factory=list)
+    returned: list = field(default_factory=list)
+    unchanged: list = field(default_factory=list)
+    unknown: list = field(default_factory=list)
+    pending: list = field(default_factory=list)  # statuses that are neither (e.g. PDNG)
+
+    def summary(self) -> str:
+        parts = [f"{len(self.paid)} paid", f"{len(self.returned)} returned", f"{len(self.unchanged)} unchanged"]
+        if self.unknown:
+            parts.append(f"{len(self.unknown)} not ours ({', '.join(self.unknown[:5])})")
+        if self.pending:
+            parts.append(f"{len(self.pending)} still pending at the bank")
+        return f"{self.kind}: " + ", ".join(parts) + "."
+
+
+def _x(node, path):
+    found = node.xpath(path)
+    return (found[0].text or "").strip() if found else ""
+
+
+def _local(tag) -> str:
+    return etree.QName(tag).localname if isinstance(tag, str) else ""
+
+
+def parse(data: bytes) -> tuple[str, list[Status], list[tuple[str, str, str]]]:
+    """(kind, transaction statuses, rejected original message ids with reason)."""
+    if len(data) > MAX_BYTES:
+        raise BankReportError("The file is larger than 20 MB; a bank status report is much smaller.")
+    try:
+        root = etree.fromstring(data, parser=_PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise BankReportError(f"This is not an XML file: {exc.msg}") from None
+    body = root[0] if len(root) else root
+    kind = _local(body.tag)
+    L = "*[local-name()='{}']".format  # noqa: E731 - namespace-agnostic steps (pain.002.001.03 … .12, camt.054.001.02 … .10)
+    if kind == "CstmrPmtStsRpt":
+        statuses, groups = [], []
+        for tx in body.xpath(f".//{L('TxInfAndSts')}"):
+            e2e, sts = _x(tx, L("OrgnlEndToEndId")), _x(tx, L("TxSts"))
+            code = _x(tx, f"{L('StsRsnInf')}/{L('Rsn')}/{L('Cd')}")
+            text = " ".join(n.text or "" for n in tx.xpath(f"{L('StsRsnInf')}/{L('AddtlInf')}")).strip()
+            if e2e:
+                statuses.append(Status(e2e, sts in ACCEPTED, code, text) if sts in ACCEPTED | {"RJCT"} else
+                                Status(e2e, False, "PDNG"))
+        grp = body.xpath(L("OrgnlGrpInfAndSts"))
+        if grp and _x(grp[0], L("GrpSts")) == "RJCT":
+            groups.append((_x(grp[0], L("OrgnlMsgId")), _x(grp[0], f"{L('StsRsnInf')}/{L('Rsn')}/{L('Cd')}"),
+                           ""))
+        return "pain.002", statuses, groups
+    if kind == "BkToCstmrDbtCdtNtfctn":
+        statuses = []
+        for entry in body.xpath(f".//{L('Ntry')}"):
+            booked = _x(entry, f"{L('Sts')}/{L('Cd')}") or _x(entry, L("Sts"))
+            direction = _x(entry, L("CdtDbtInd"))
+            for tx in entry.xpath(f".//{L('TxDtls')}"):
+                e2e = _x(tx, f"{L('Refs')}/{L('EndToEndId')}")
+                if not e2e:
+                    continue
+                code = _x(tx, f"{L('RtrInf')}/{L('Rsn')}/{L('Cd')}")
+                text = " ".join(n.text or "" for n in tx.xpath(f"{L('RtrInf')}/{L('AddtlInf')}")).strip()
+                if code or direction == "CRDT":
+                    statuses.append(Status(e2e, False, code or "NARR", text or "Returned by the bank"))
+                elif booked in ("BOOK", "") and direction == "DBIT":
+                    statuses.append(Status(e2e, True))
+                else:
+                    statuses.append(Status(e2e, False, "PDNG"))
+        return "camt.054", statuses, []
+    raise BankReportError(f"This is neither a pain.002 status report nor a camt.054 notification "
+                          f"(its root is {kind or 'unknown'}).")
+
+
+def _payout_for(e2e: str) -> Payout | None:
+    prefix, _, number = e2e.partition("-")
+    if prefix != "PAYOUT" or not number.isdigit() or len(number) > 18:
+        return None
+    return Payout.objects.filter(pk=int(number)).first()
+
+
+def apply(data: bytes, *, actor=None) -> ReportResult:
+    """Apply the report: each known payout in its own transaction (one bad line does not undo the
+    others); unknown references are reported, not guessed."""
+    kind, statuses, groups = parse(data)
+    result = ReportResult(kind)
+    for msg_id, code, text in groups:
+        pk = _batch_pk(msg_id)
+        batch = PayoutBatch.objects.filter(pk=pk).first() if pk else None
+        if batch is None:
+            result.unknown.append(msg_id or "(no message id)")
+            continue
+        for payout in batch.payouts.all():
+            statuses.append(Status(payout.reference, False, code or "NARR", text or "File rejected by the bank"))
+    for status in statuses:
+        payout = _payout_for(status.end_to_end_id)
+        if payout is None:
+            result.unknown.append(status.end_to_end_id[:40])
+            continue
+        if status.code == "PDNG":
+            result.pending.append(payout.reference)
+            continue
+        try:
+            if status.accepted:
+                changed = services.mark_paid(payout=payout, actor=actor)
+            else:
+                changed = services.mark_failed(payout=payout, code=status.code or "NARR", text=status.text,
+                                               actor=actor)
+        except DomainError:  # e.g. accepted after we already took the money back: leave it
+            result.unchanged.append(payout.reference)
+            continue
+        if not changed:
+            result.unchanged.append(payout.reference)
+        elif status.accepted:
+            result.paid.append(payout.reference)
+        else:
+            result.returned.append(payout.reference)
+    return result
+
+
+def _batch_pk(msg_id: str) -> int | None:
+    head, _, number = (msg_id or "").rpartition("-")
+    return int(number) if head == "CPO-PAYOUTS" and number.isdigit() and len(number) < 12 else None

@@ -1,0 +1,484 @@
+"""Every payout and wallet-action write. See docs/payouts.md for the states and the invariants.
+
+Exactly once: each decision is one transaction that locks the operator row first (the same lock
+the monthly close takes), finds or creates the row under its unique key — (operator, period,
+currency) for a monthly payout, (operator, token) for a wallet action — and posts the ledger
+entries under unique references (`payout:<id>`, `payout:<id>:fee`, `payout:<id>:return`,
+`deposit:<action id>`). A re-run, a second worker, or a restart after a crash finds what was
+decided and posts nothing more; a crash inside the transaction leaves nothing at all.
+"""
+import logging
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from charging.ledger import LEDGER_FIELDS, FeeSchedule, FxMissing, convert, entry_rows
+from charging.models import Charge
+from operators.models import BankAccount, Fee, Operator, WalletTransaction
+from operators.validators import parse_bic, parse_iban
+from payouts.models import Payout, WalletAction
+from portal import audit
+from portal.errors import DomainError, NotAllowed
+from portal.money import format_money, minor_unit, quantize
+from portal.validators import bounded_decimal, single_line_text
+
+log = logging.getLogger(__name__)
+ZERO = Decimal("0.00")
+Kind, Group = WalletTransaction.Kind, WalletTransaction.Group
+# Ledger kinds each line of a payout statement sums; everything else is "other".
+STATEMENT_KINDS = {"income": [Kind.CHARGE_INCOME], "fees": [Kind.PLATFORM_FEE],
+                   "invoice_settled": [Kind.INVOICE_SETTLEMENT]}
+
+
+class PayoutError(DomainError):
+    pass
+
+
+# --- reads used by the decisions ------------------------------------------------------------------
+def balance_at(operator, at=None) -> Decimal:
+    """The balance from the completed ledger entries created up to `at` (all of them if None)."""
+    qs = WalletTransaction.objects.filter(operator=operator, state=WalletTransaction.State.COMPLETE)
+    if at is not None:
+        qs = qs.filter(created_at__lte=at)
+    return qs.aggregate(s=Sum("amount"))["s"] or ZERO
+
+
+def payout_fee(operator, at=None) -> Decimal:
+    """The payout fee in force at `at`, in the wallet's currency (0 when the schedule has none)."""
+    day = timezone.localdate(at) if at else timezone.localdate()
+    for fee in FeeSchedule(operator).in_force(day):
+        if fee.kind == Fee.Kind.PAYOUT_FIXED:
+            return quantize(convert(fee.amount, fee.currency, operator.currency), operator.currency)
+    return ZERO
+
+
+def default_account(operator) -> BankAccount | None:
+    return BankAccount.objects.filter(operator=operator, is_default=True).first()
+
+
+def account_problem(account) -> str:
+    """Why the bank file cannot carry this account (schwifty's checks), or ""."""
+    try:
+        parse_iban(account.iban)
+        parse_bic(account.bic)
+    except ValidationError as exc:
+        return exc.messages[0]
+    return ""
+
+
+def _statement(operator, *, at, balance, fee, amount) -> dict:
+    """What the payout pays out, line by line: the ledger since the previous payout up to `at`.
+    `other` (deposits, withdrawals, returns, adjustments, late imports) is what makes the lines
+    add up to the balance exactly, so the statement always reconciles."""
+    previous = (Payout.objects.filter(operator=operator, created_at__lt=at).exclude(state=Payout.State.SKIPPED)
+                .order_by("-created_at", "-id").first())
+    since = previous.created_at if previous else None
+    opening = balance_at(operator, since) if since else ZERO
+    window = WalletTransaction.objects.filter(operator=operator, state=WalletTransaction.State.COMPLETE,
+                                              created_at__lte=at)
+    if since:
+        window = window.filter(created_at__gt=since)
+    sums = {key: window.filter(kind__in=kinds).aggregate(s=Sum("amount"))["s"] or ZERO
+            for key, kinds in STATEMENT_KINDS.items()}
+    other = balance - opening - sum(sums.values(), ZERO)
+    return {"since": since.isoformat() if since else None, "until": at.isoformat(),
+            "opening_balance": str(opening), **{k: str(v) for k, v in sums.items()}, "other": str(other),
+            "balance": str(balance), "payout_fee": str(-fee), "amount": str(-amount),
+            "closing_balance": str(balance - fee - amount)}
+
+
+def _post(operator, *, at, kind, group, amount, reference, note, reference_type="PAYOUT", reference_id=""):
+    return WalletTransaction.objects.create(
+        operator=operator, created_at=at, completed_at=at, group=group, kind=kind, amount=amount,
+        currency=operator.currency, reference_type=reference_type, reference_id=reference_id,
+        reference=reference, note=note[:255])
+
+
+def _post_payout(payout, at):
+    operator = payout.operator
+    _post(operator, at=at, kind=Kind.PAYOUT, group=Group.WITHDRAW, amount=-payout.amount,
+          reference=f"payout:{payout.pk}", reference_id=str(payout.pk),
+          note=f"{payout.reference} to {payout.masked_iban}")
+    if payout.fee:
+        _post(operator, at=at, kind=Kind.PAYOUT_FEE, group=Group.WITHDRAW, amount=-payout.fee,
+              reference=f"payout:{payout.pk}:fee", reference_id=str(payout.pk),
+              note=f"Payout fee for {payout.reference}")
+
+
+# --- the monthly payout (called by the close) ---------------------------------------------------
+def _skip_reason(operator, account, balance, fee, at):
+    from billing.models import Invoice
+
+    if operator.payout_hold:
+        return Payout.SkipReason.HOLD
+    if Invoice.objects.filter(operator=operator, status=Invoice.Status.ISSUED).exists():
+        return Payout.SkipReason.INVOICE_DUE
+    if account is None:
+        return Payout.SkipReason.NO_ACCOUNT
+    if account_problem(account):
+        return Payout.SkipReason.INVALID_ACCOUNT
+    if balance <= fee:
+        return Payout.SkipReason.LOW_BALANCE
+    return ""
+
+
+@transaction.atomic
+def monthly_payout(*, operator: Operator, period, invoice=None, at=None) -> Payout:
+    """Pay out the balance left after the month's invoice was settled, less the payout fee, to
+    the default bank account — or record why not. Returns the payout (found or decided now)."""
+    operator = Operator.objects.select_for_update().get(pk=operator.pk)
+    existing = (Payout.objects.select_for_update()
+                .filter(operator=operator, kind=Payout.Kind.MONTHLY, period=period, currency=operator.currency)
+                .first())
+    if existing is not None and existing.state != Payout.State.SKIPPED:
+        existing._resumed = True
+        return existing
+    at = at or timezone.now()
+    account = default_account(operator)
+    balance = balance_at(operator, at)
+    fee = payout_fee(operator, at)
+    reason = _skip_reason(operator, account, balance, fee, at)
+    payout = existing or Payout(operator=operator, kind=Payout.Kind.MONTHLY, period=period,
+                                currency=operator.currency)
+    payout.invoice = invoice or payout.invoice
+    payout.created_at = at
+    payout.hold_note = operator.payout_hold_note if reason == Payout.SkipReason.HOLD else ""
+    if account is not None:
+        payout.bank_account, payout.holder_name, payout.iban, payout.bic = (
+            account, account.holder_name, account.iban, account.bic)
+    if reason:
+        payout.state, payout.skip_reason, payout.amount, payout.fee = Payout.State.SKIPPED, reason, ZERO, ZERO
+        payout.statement = _statement(operator, at=at, balance=balance, fee=ZERO, amount=ZERO)
+        payout.save()
+        payout._resumed = False
+        return payout
+    amount = balance - fee
+    payout.state, payout.skip_reason, payout.amount, payout.fee = Payout.State.PENDING, "", amount, fee
+    payout.statement = _statement(operator, at=at, balance=balance, fee=fee, amount=amount)
+    payout.save()
+    _post_payout(payout, at)
+    audit.record(operator=operator, actor=None, action="created", item=payout, verb="payout.decided",
+                 changes=audit.diff({}, {"period": period.isoformat(), "amount": str(amount), "fee": str(fee),
+                                         "currency": operator.currency, "iban": payout.masked_iban}))
+    payout._resumed = False
+    return payout
+
+
+# --- money input --------------------------------------------------------------------------------
+def parse_amount(value, currency: str, *, field="amount") -> Decimal:
+    """A positive amount with at most the currency's minor digits, or a NotAllowed that says why."""
+    text = value.strip() if isinstance(value, str) else value
+    if text in (None, ""):
+        raise NotAllowed("Enter an amount.", field=field)
+    if isinstance(text, str):
+        text = text.replace(" ", "").replace("\u202f", "")
+    try:
+        number = bounded_decimal(text, limit_digits=12)
+    except ValidationError as exc:
+        raise NotAllowed(exc.messages[0], field=field) from None
+    digits = -minor_unit(currency).as_tuple().exponent
+    if number.as_tuple().exponent < -digits and number != number.quantize(minor_unit(currency)):
+        raise NotAllowed(f"{currency} amounts have at most {digits} decimals." if digits else
+                         f"{currency} amounts have no decimals.", field=field)
+    if number <= 0:
+        raise NotAllowed("The amount must be more than 0.", field=field)
+    return quantize(number, currency)
+
+
+def _text(value, *, field, label, required=False, max_length=140) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise NotAllowed(f"Enter the {label}.", field=field)
+    if len(value) > max_length:
+        raise NotAllowed(f"The {label} has at most {max_length} characters.", field=field)
+    try:
+        single_line_text(value)
+    except ValidationError as exc:
+        raise NotAllowed(exc.messages[0], field=field) from None
+    return value
+
+
+def _token(token) -> str:
+    token = (token or "").strip()
+    if not (8 <= len(token) <= 64) or not token.replace("-", "").isalnum() or not token.isascii():
+        raise NotAllowed("This form has expired: open it again.", field="token")
+    return token
+
+
+# --- wallet actions ------------------------------------------------------------------------------
+class Outcome:
+    def __init__(self, action: WalletAction, repeated: bool):
+        self.action, self.repeated = action, repeated
+
+
+def _existing_action(operator, token, kind):
+    action = WalletAction.objects.filter(operator=operator, token=token).first()
+    if action is not None and action.kind != kind:
+        raise NotAllowed("This form has expired: open it again.", field="token")
+    return action
+
+
+def _record_action(operator, *, actor, kind, token, amount, at, **fields) -> WalletAction:
+    action = WalletAction(operator=operator, kind=kind, token=token, amount=amount, currency=operator.currency,
+                          actor=actor, created_at=at, balance_after=ZERO, **fields)
+    try:
+        with transaction.atomic():  # the unique token backs the operator lock
+            action.save()
+    except IntegrityError:
+        raise NotAllowed("This form was already submitted.", field="token") from None
+    return action
+
+
+def _audit_action(action, verb, extra=None):
+    audit.record(operator=action.operator, actor=action.actor, action="created", item=action, verb=verb,
+                 changes=audit.diff({}, {"kind": action.kind, "amount": str(action.amount),
+                                         "currency": action.currency, **(extra or {}),
+                                         "balance_after": str(action.balance_after)}))
+
+
+@transaction.atomic
+def deposit(*, operator: Operator, actor, amount, bank_reference: str, token: str, note: str = "") -> Outcome:
+    """Record money the operator transferred in (credited to the wallet at once)."""
+    operator = Operator.objects.select_for_update().get(pk=operator.pk)
+    token = _token(token)
+    if (found := _existing_action(operator, token, WalletAction.Kind.DEPOSIT)) is not None:
+        return Outcome(found, True)
+    amount = parse_amount(amount, operator.currency)
+    bank_reference = _text(bank_reference, field="bank_reference", label="bank reference", required=True)
+    note = _text(note, field="note", label="note", max_length=200)
+    at = timezone.now()
+    action = _record_action(operator, actor=actor, kind=WalletAction.Kind.DEPOSIT, token=token, amount=amount,
+                            at=at, bank_reference=bank_reference, note=note)
+    _post(operator, at=at, kind=Kind.DEPOSIT, group=Group.DEPOSIT, amount=amount,
+          reference=f"deposit:{action.pk}", reference_type="DEPOSIT", reference_id=str(action.pk),
+          note=f"Deposit, bank reference {bank_reference}" + (f": {note}" if note else ""))
+    action.balance_after = balance_at(operator)
+    WalletAction.objects.filter(pk=action.pk).update(balance_after=action.balance_after)
+    _audit_action(action, "wallet.deposit", {"bank_reference": bank_reference})
+    return Outcome(action, False)
+
+
+def withdraw_quote(operator) -> dict:
+    """What a withdrawal can be now: the balance, the fee, the most that can be paid out, and
+    why none can be (a hold, no or an invalid default account, an invoice due)."""
+    from billing.models import Invoice
+
+    balance, fee = balance_at(operator), payout_fee(operator)
+    account = default_account(operator)
+    problem = ""
+    if operator.payout_hold:
+        problem = Payout.SkipReason.HOLD.label
+    elif account is None:
+        problem = Payout.SkipReason.NO_ACCOUNT.label
+    elif account_problem(account):
+        problem = Payout.SkipReason.INVALID_ACCOUNT.label
+    elif Invoice.objects.filter(operator=operator, status=Invoice.Status.ISSUED).exists():
+        problem = Payout.SkipReason.INVOICE_DUE.label
+    available = max(balance - fee, ZERO)
+    if not problem and available <= 0:
+        problem = Payout.SkipReason.LOW_BALANCE.label
+    return {"balance": balance, "fee": fee, "available": available, "account": account, "problem": problem}
+
+
+@transaction.atomic
+def withdraw(*, operator: Operator, actor, amount, token: str) -> Outcome:
+    """An extra payout now, to the default account: `amount` is paid out, the payout fee comes
+    on top; both together at most the balance."""
+    operator = Operator.objects.select_for_update().get(pk=operator.pk)
+    token = _token(token)
+    if (found := _existing_action(operator, token, WalletAction.Kind.WITHDRAW)) is not None:
+        return Outcome(found, True)
+    amount = parse_amount(amount, operator.currency)
+    quote = withdraw_quote(operator)
+    if quote["problem"]:
+        raise NotAllowed(quote["problem"], field="amount")
+    if amount > quote["available"]:
+        raise NotAllowed(f"At most {format_money(quote['available'], operator.currency)} can be withdrawn "
+                         f"(balance {format_money(quote['balance'], operator.currency)} less the payout fee of "
+                         f"{format_money(quote['fee'], operator.currency)}).", field="amount")
+    at, account = timezone.now(), quote["account"]
+    payout = Payout.objects.create(
+        operator=operator, kind=Payout.Kind.WITHDRAWAL, currency=operator.currency, amount=amount,
+        fee=quote["fee"], state=Payout.State.PENDING, bank_account=account, holder_name=account.holder_name,
+        iban=account.iban, bic=account.bic, created_at=at, created_by=actor,
+        statement={})
+    payout.statement = _statement(operator, at=at, balance=quote["balance"], fee=quote["fee"], amount=amount)
+    Payout.objects.filter(pk=payout.pk).update(statement=payout.statement)
+    _post_payout(payout, at)
+    action = _record_action(operator, actor=actor, kind=WalletAction.Kind.WITHDRAW, token=token, amount=amount,
+                            at=at, payout=payout)
+    action.balance_after = balance_at(operator)
+    WalletAction.objects.filter(pk=action.pk).update(balance_after=action.balance_after)
+    _audit_action(action, "wallet.withdraw", {"payout": payout.reference, "fee": str(quote["fee"]),
+                                              "iban": payout.masked_iban})
+    return Outcome(action, False)
+
+
+def refundable(charge) -> Decimal:
+    """What is left to refund of a charge: its price less the credits (refunds, credit CDRs) on it."""
+    if charge.credit_of_id is not None or charge.price <= 0 or charge.state != Charge.State.COMPLETED:
+        return ZERO
+    credited = Charge.objects.filter(credit_of=charge).aggregate(s=Sum("price"))["s"] or ZERO
+    return max(charge.price + credited, ZERO)
+
+
+def refund_quote(operator, charge, amount: Decimal) -> dict:
+    """The entries a refund of `amount` posts (negative income, the percentage fee given back)
+    and the balance after. The fee comes from the schedule in force when the charge ended, as for
+    a credit CDR of the charge."""
+    rows = _refund_rows(operator, charge, amount, at=timezone.now(), credit_id=0)
+    effect = sum((Decimal(r[LEDGER_FIELDS.index("amount")]) for r in rows), ZERO)
+    balance = balance_at(operator)
+    income = rows[0][LEDGER_FIELDS.index("amount")]
+    return {"income": income, "fee_back": effect - income, "balance": balance, "balance_after": balance + effect}
+
+
+def _refund_vat(charge, amount):
+    if not charge.price:
+        return ZERO
+    return quantize(charge.vat_amount * amount / charge.price, charge.currency)
+
+
+def _refund_rows(operator, charge, amount, *, at, credit_id):
+    rows = entry_rows(operator=operator, schedule=FeeSchedule(operator), charge_id=credit_id,
+                      name=charge.external_id or str(charge.pk), price=-amount, vat=-_refund_vat(charge, amount),
+                      at=charge.stopped_at, is_credit=True)
+    created, completed = LEDGER_FIELDS.index("created_at"), LEDGER_FIELDS.index("completed_at")
+    note = LEDGER_FIELDS.index("note")
+    out = []
+    for row in rows:
+        row = list(row)
+        row[created] = row[completed] = at  # posted now, priced as the charge was
+        row[note] = row[note].replace("Credit of charge", "Refund of charge")
+        out.append(tuple(row))
+    return out
+
+
+@transaction.atomic
+def refund(*, operator: Operator, actor, charge_id: int, amount, token: str, reason: str = "") -> Outcome:
+    """Refund (part of) a charge to the driver: a credit of the charge (negative price and VAT in
+    proportion) whose entries post the negative income and give back the percentage fee."""
+    operator = Operator.objects.select_for_update().get(pk=operator.pk)
+    token = _token(token)
+    if (found := _existing_action(operator, token, WalletAction.Kind.REFUND)) is not None:
+        return Outcome(found, True)
+    charge = Charge.objects.select_for_update().filter(operator=operator, pk=charge_id).first()
+    if charge is None:
+        raise NotAllowed("No such charge.")
+    left = refundable(charge)
+    if left <= 0:
+        raise NotAllowed("This charge has nothing left to refund.", field="amount")
+    amount = parse_amount(amount, operator.currency)
+    reason = _text(reason, field="reason", label="reason", max_length=200)
+    if amount > left:
+        raise NotAllowed(f"At most {format_money(left, operator.currency)} of this charge can be refunded.",
+                         field="amount")
+    try:
+        quote = refund_quote(operator, charge, amount)
+    except FxMissing as exc:
+        raise NotAllowed(str(exc), field="amount") from None
+    if quote["balance_after"] < 0:
+        raise NotAllowed(f"The balance ({format_money(quote['balance'], operator.currency)}) does not cover this "
+                         f"refund: deposit money first.", field="amount")
+    at = timezone.now()
+    credit = Charge.objects.create(
+        operator=operator, charge_point_id=charge.charge_point_id, type=charge.type, state=Charge.State.COMPLETED,
+        started_at=charge.started_at, stopped_at=at, consumed_kwh=Decimal("0"), price=-amount,
+        vat_amount=-_refund_vat(charge, amount), currency=charge.currency, credit_of=charge,
+        failure_reason="", created_at=at)
+    rows = _refund_rows(operator, charge, amount, at=at, credit_id=credit.pk)
+    WalletTransaction.objects.bulk_create([
+        WalletTransaction(**{f if f != "operator" else "operator_id": v for f, v in zip(LEDGER_FIELDS, row, strict=True)})
+        for row in rows])
+    action = _record_action(operator, actor=actor, kind=WalletAction.Kind.REFUND, token=token, amount=amount,
+                            at=at, charge=charge, credit=credit, note=reason)
+    action.balance_after = balance_at(operator)
+    WalletAction.objects.filter(pk=action.pk).update(balance_after=action.balance_after)
+    _audit_action(action, "wallet.refund", {"charge": charge.external_id or str(charge.pk),
+                                            "fee_refunded": str(quote["fee_back"]), "reason": reason})
+    return Outcome(action, False)
+
+
+# --- results from the bank -----------------------------------------------------------------------
+def _locked(payout) -> Payout:
+    Operator.objects.select_for_update().get(pk=payout.operator_id)
+    return Payout.objects.select_for_update().select_related("operator").get(pk=payout.pk)
+
+
+@transaction.atomic
+def mark_paid(*, payout: Payout, actor=None, at=None) -> bool:
+    """The bank accepted the transfer. False when the payout was already paid (nothing changes)."""
+    payout = _locked(payout)
+    if payout.state == Payout.State.PAID:
+        return False
+    if payout.state != Payout.State.EXPORTED:
+        raise NotAllowed(f"{payout.reference} is {payout.get_state_display().lower()}: only an exported payout "
+                         f"can be marked paid.")
+    payout.state, payout.paid_at = Payout.State.PAID, at or timezone.now()
+    payout.save(update_fields=["state", "paid_at"])
+    audit.record(operator=payout.operator, actor=actor, action="updated", item=payout, verb="payout.paid",
+                 changes={"state": {"before": "exported", "after": "paid"}})
+    return True
+
+
+def _reason(code, text):
+    code = (code or "").strip().upper()
+    if not code or len(code) > 4 or not code.isalnum() or not code.isascii():
+        raise NotAllowed("Give the bank's reason code (ISO 20022, e.g. AC04 or AC06).", field="reason_code")
+    try:
+        text = single_line_text((text or "").strip())[:200]
+    except ValidationError as exc:
+        raise NotAllowed(exc.messages[0], field="reason_text") from None
+    return code, text or REASON_TEXTS.get(code, "")
+
+
+REASON_TEXTS = {  # the ISO 20022 external status reason codes banks send most for credit transfers
+    "AC01": "Incorrect account number", "AC04": "Closed account number", "AC06": "Blocked account",
+    "AG01": "Transaction forbidden", "AM04": "Insufficient funds", "AM05": "Duplication",
+    "BE04": "Missing creditor address", "MD07": "End customer deceased", "MS02": "Not specified by customer",
+    "MS03": "Not specified by agent", "RC01": "Bank identifier incorrect", "RR01": "Missing debtor account",
+    "NARR": "Narrative",
+}
+
+
+@transaction.atomic
+def mark_failed(*, payout: Payout, code: str, text: str = "", actor=None, at=None) -> bool:
+    """The bank rejected or returned the transfer: the payout fails with the bank's reason, and
+    its money (amount and fee) goes back on the wallet as one ledger entry — once. The next close
+    pays it out again. False when it had already failed (nothing changes)."""
+    code, text = _reason(code, text)
+    payout = _locked(payout)
+    if payout.state in (Payout.State.FAILED, Payout.State.RETURNED):
+        return False
+    if payout.state not in (Payout.State.EXPORTED, Payout.State.PAID, Payout.State.PENDING):
+        raise NotAllowed(f"{payout.reference} is {payout.get_state_display().lower()}: it cannot fail.")
+    before = payout.state
+    at = at or timezone.now()
+    payout.state, payout.failed_at, payout.reason_code, payout.reason_text = Payout.State.FAILED, at, code, text
+    payout.save(update_fields=["state", "failed_at", "reason_code", "reason_text"])
+    _post(payout.operator, at=at, kind=Kind.PAYOUT_RETURN, group=Group.DEPOSIT, amount=payout.amount + payout.fee,
+          reference=f"payout:{payout.pk}:return", reference_id=str(payout.pk),
+          note=f"{payout.reference} returned by the bank: {code}" + (f" {text}" if text else ""))
+    payout.state, payout.returned_at = Payout.State.RETURNED, at
+    payout.save(update_fields=["state", "returned_at"])
+    audit.record(operator=payout.operator, actor=actor, action="updated", item=payout, verb="payout.returned",
+                 changes={"state": {"before": before, "after": "returned"},
+                          "reason": {"before": None, "after": f"{code} {text}".strip()},
+                          "returned": {"before": None, "after": str(payout.amount + payout.fee)}})
+    return True
+
+
+def next_payout(operator) -> dict | None:
+    """What the next monthly close is expected to pay out, for the Overview: the balance now less
+    the fee, on the 1st of next month, to the default account — or why it will not."""
+    from billing.pricing import next_month
+
+    quote = withdraw_quote(operator)
+    return {"date": next_month(timezone.localdate().replace(day=1)), "amount": quote["available"],
+            "fee": quote["fee"], "account": quote["account"], "problem": quote["problem"],
+            "currency": operator.currency, "pending": Payout.objects.filter(
+                operator=operator, state__in=[Payout.State.PENDING, Payout.State.EXPORTED]).count()}
+
