@@ -8,7 +8,7 @@ Elsewhere (SQLite in development): `bulk_create(ignore_conflicts=True)`.
 """
 from contextlib import contextmanager
 
-from django.db import connection
+from django.db import connection, transaction
 
 
 def is_postgresql() -> bool:
@@ -36,7 +36,9 @@ def staged(model, fields: list[str], rows: list[tuple]):
     table = meta.db_table
     columns = ", ".join(f'"{meta.get_field(f).column}"' for f in fields)
     temp = f"_bulk_{table}"
-    with connection.cursor() as cursor:
+    # ON COMMIT DROP: in autocommit the table would be gone before the COPY; one transaction
+    # (a savepoint inside the caller's) holds the table for the statement that reads it.
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f'DROP TABLE IF EXISTS "{temp}"')
         cursor.execute(f'CREATE TEMP TABLE "{temp}" ON COMMIT DROP AS SELECT {columns} FROM "{table}" WITH NO DATA')
         _copy_binary(cursor, temp, columns, rows)
