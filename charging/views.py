@@ -283,4 +283,8 @@ def charge_detail(request, charge_id):
     context = {"charge": charge, "credits": list(charge.credits.order_by("started_at", "id"))}
     if "wallet:read" in request.operator_perms:
         context["entries"] = selectors.charge_ledger_entries(operator=request.operator, charge=charge)
+    if "wallet:write" in request.operator_perms:
+        from payouts.services import refundable
+
+        context["refundable"] = refundable(charge)
     return render(request, "charging/charge_detail.html", context)

@@ -21,6 +21,10 @@ def overview(request):
         "settings_form": SettingsForm(instance=operator) if "settings:write" in request.operator_perms else None,
         "tab": "overview",
     }
+    if "payouts:read" in request.operator_perms:
+        from payouts.services import next_payout
+
+        context["next_payout"] = next_payout(operator)
     if "bank_accounts:read" in request.operator_perms:
         context["bank_accounts"] = selectors.bank_accounts(operator=operator).select_related("created_by")
     return render(request, "operators/overview.html", context)

@@ -11,6 +11,7 @@ MENU = [
     ("Charge points", "charging:charge_point_list", "charging:read"),
     ("Charges", "charging:charge_list", "charging:read"),
     ("Wallet transactions", "charging:wallet", "wallet:read"),
+    ("Payouts", "payouts:list", "payouts:read"),
     ("Audit log", "portal:audit_log", "audit:read"),
 ]
 

@@ -19,6 +19,7 @@ urlpatterns = [
     path(OPERATOR + "credentials/", include("credentials.urls")),
     path(OPERATOR + "members/", include("members.urls")),
     path(OPERATOR + "billing/", include("billing.urls")),
+    path(OPERATOR, include("payouts.urls")),
     path("invitations/", include("members.invitation_urls")),
     path(OPERATOR, include("charging.urls")),
 ]

@@ -1,5 +1,5 @@
 """Factories for users, operators and members of each role (factory-boy, real database)."""
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import factory
@@ -215,3 +215,25 @@ def sign_in(client, user, *, password=PASSWORD, secret=None, next_url=None, **ex
     if secret is not None and response.status_code == 302 and response["Location"] == "/accounts/2fa/authenticate/":
         response = client.post("/accounts/2fa/authenticate/", {"code": totp_code(secret)}, **extra)
     return response
+
+
+class PayoutFactory(factory.django.DjangoModelFactory):
+    """A monthly payout as the close decides it (no ledger entries: direct rows for pages)."""
+
+    class Meta:
+        model = "payouts.Payout"
+
+    operator = factory.SubFactory(OperatorFactory)
+    kind = "monthly"
+    period = factory.Sequence(lambda n: date(2020 + n // 12, n % 12 + 1, 1))
+    currency = factory.LazyAttribute(lambda o: o.operator.currency)
+    amount = Decimal("1234.50")
+    fee = Decimal("5.00")
+    state = "pending"
+    holder_name = "Operator ApS"
+    iban = "DK5000400440116243"
+    bic = "NDEADKKK"
+    statement = factory.LazyFunction(lambda: {"opening_balance": "0.00", "income": "1500.00", "fees": "-75.00",
+                                              "invoice_settled": "-185.50", "other": "0.00", "balance": "1239.50",
+                                              "payout_fee": "-5.00", "amount": "-1234.50", "closing_balance": "0.00"})
+    created_at = factory.LazyFunction(timezone.now)

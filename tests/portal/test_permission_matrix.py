@@ -51,6 +51,7 @@ OBJECT_FACTORIES = {
     "charge_id": lambda op: factories.ChargeFactory(operator=op).pk,
     "import_id": lambda op: factories.CdrImportFactory(operator=op).pk,
     "invoice_id": lambda op: factories.issued_invoice(op).pk,
+    "payout_id": lambda op: factories.PayoutFactory(operator=op).pk,
 }
 
 
