@@ -16,7 +16,7 @@ def new_token() -> str:
 
 class _ActionForm(Form):
     token = forms.CharField(widget=forms.HiddenInput, max_length=64)
-    amount = forms.CharField(max_length=40, widget=forms.TextInput(attrs={"inputmode": "decimal",
+    amount = forms.CharField(max_length=40, error_messages={"required": "Enter an amount."}, widget=forms.TextInput(attrs={"inputmode": "decimal",
                                                                            "autocomplete": "off"}))
 
     def __init__(self, *args, currency: str, **kwargs):
