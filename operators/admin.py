@@ -8,8 +8,8 @@ from portal.admin import AuditedAdmin, ReadOnlyAdmin
 class OperatorAdmin(AuditedAdmin):
     """Staff onboard operators here; changes are audited on the operator's own log."""
 
-    audit_fields = ("slug", "currency", *Operator.SETTINGS_FIELDS)
-    list_display = ("name", "slug", "country", "currency", "vat_number")
+    audit_fields = ("slug", "currency", *Operator.SETTINGS_FIELDS, "payout_hold", "payout_hold_note")
+    list_display = ("name", "slug", "country", "currency", "vat_number", "payout_hold")
     search_fields = ("name", "slug", "vat_number")
     prepopulated_fields = {"slug": ("name",)}
 

@@ -54,11 +54,3 @@ class WithdrawForm(_ActionForm):
 class RefundForm(_ActionForm):
     reason = forms.CharField(max_length=200, required=False, help_text="Shown in the audit log.")
 
-
-class BankReportForm(forms.Form):
-    file = forms.FileField(label="Bank status report (pain.002 or camt.054 XML)")
-
-
-class MarkFailedForm(forms.Form):
-    reason_code = forms.CharField(max_length=4, help_text="ISO 20022 reason code, e.g. AC04 or AC06.")
-    reason_text = forms.CharField(max_length=200, required=False)
