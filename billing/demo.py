@@ -11,6 +11,7 @@ from django.utils import timezone
 from billing import pricing, services
 from billing.models import InstallerSettings, Invoice, OperatorSupport, Plan, PlanTier, PlatformSeller, SupportLevel
 from charging.models import Charge, ChargePoint
+from payouts import demo as payouts_demo
 
 SUPPORT_LEVELS = [
     # name, channels, response time, success manager, default, description
@@ -66,6 +67,7 @@ def _year_of_invoices(operator, ctx):
         close_day = pricing.next_month(period)
         services.close_operator_month(operator=operator, period=period, today=close_day, send=False,
                                       settle_at=datetime.combine(close_day, time(3, 0), tz))
+        payouts_demo.after_close(operator, period, close_day, last=period == months[0])
     if operator.slug == "demo" and not Invoice.objects.filter(operator=operator, series="CN").exists():
         target = (Invoice.objects.filter(operator=operator, series="INV", status="paid").order_by("period")[2:3]
                   .first())

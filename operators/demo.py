@@ -31,7 +31,6 @@ LEDGER = {
         ("demo:adjustment:opening", 60, "adjustment", "other", Decimal("1250.00"), "Opening balance"),
         ("demo:income:2026-10", 21, "charge_income", "charge", Decimal("18432.50"), "Charging income, October"),
         ("demo:fee:2026-10", 21, "platform_fee", "charge", Decimal("-645.14"), "Platform fee 3.5 %, October"),
-        ("demo:payout:2026-10", 14, "payout", "withdraw", Decimal("-17000.00"), "Payout to DK50 •••• 1243"),
     ],
     "nordlys": [
         ("nordlys:income:2026-10", 20, "charge_income", "charge", Decimal("9120.00"), "Charging income, October"),

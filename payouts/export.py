@@ -72,7 +72,7 @@ def _description(payout: Payout) -> str:
 
 
 @transaction.atomic
-def export_batch(*, currency: str, actor=None, payout_ids=None) -> PayoutBatch | None:
+def export_batch(*, currency: str, actor=None, payout_ids=None, at=None) -> PayoutBatch | None:
     """One batch of the pending payouts in `currency` (or those of `payout_ids`): None when there
     is none. A payout whose IBAN or BIC no longer passes the checks is not exported: it fails with
     reason AC01 and its money goes back on the wallet."""
@@ -97,13 +97,12 @@ def export_batch(*, currency: str, actor=None, payout_ids=None) -> PayoutBatch |
         return None
     batch = PayoutBatch.objects.create(
         currency=currency, scheme=PayoutBatch.Scheme.SEPA if currency == "EUR" else PayoutBatch.Scheme.GENERIC,
-        created_at=timezone.now(), created_by=actor, count=len(payouts),
+        created_at=at or timezone.now(), created_by=actor, count=len(payouts),
         total=sum((p.amount for p in payouts), Decimal("0.00")), xml=b"")
     batch.xml = build_xml(batch, payouts, seller)
     PayoutBatch.objects.filter(pk=batch.pk).update(xml=batch.xml)
-    now = timezone.now()
     Payout.objects.filter(pk__in=[p.pk for p in payouts]).update(state=Payout.State.EXPORTED, batch=batch,
-                                                                 exported_at=now)
+                                                                 exported_at=batch.created_at)
     for payout in payouts:
         audit.record(operator=payout.operator, actor=actor, action="updated", item=payout, verb="payout.exported",
                      changes={"state": {"before": "pending", "after": "exported"},
@@ -111,7 +110,7 @@ def export_batch(*, currency: str, actor=None, payout_ids=None) -> PayoutBatch |
     return batch
 
 
-def export_all(*, actor=None, payout_ids=None) -> list[PayoutBatch]:
+def export_all(*, actor=None, payout_ids=None, at=None) -> list[PayoutBatch]:
     """A batch per currency that has pending payouts (each in its own transaction)."""
     qs = Payout.objects.filter(state=Payout.State.PENDING, batch__isnull=True)
     if payout_ids is not None:
@@ -119,7 +118,7 @@ def export_all(*, actor=None, payout_ids=None) -> list[PayoutBatch]:
     currencies = sorted(set(qs.values_list("currency", flat=True)))
     batches = []
     for currency in currencies:
-        batch = export_batch(currency=currency, actor=actor, payout_ids=payout_ids)
+        batch = export_batch(currency=currency, actor=actor, payout_ids=payout_ids, at=at)
         if batch is not None:
             batches.append(batch)
     return batches

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from charging.ledger import LEDGER_FIELDS, FeeSchedule, FxMissing, convert, entry_rows
@@ -43,7 +43,8 @@ def balance_at(operator, at=None) -> Decimal:
     qs = WalletTransaction.objects.filter(operator=operator, state=WalletTransaction.State.COMPLETE)
     if at is not None:
         qs = qs.filter(created_at__lte=at)
-    return qs.aggregate(s=Sum("amount"))["s"] or ZERO
+    # quantized: SQLite sums decimals as floats (0E-11, 20114.9100000003)
+    return quantize(qs.aggregate(s=Sum("amount"))["s"] or ZERO, operator.currency)
 
 
 def payout_fee(operator, at=None) -> Decimal:
@@ -81,8 +82,8 @@ def _statement(operator, *, at, balance, fee, amount) -> dict:
                                               created_at__lte=at)
     if since:
         window = window.filter(created_at__gt=since)
-    sums = {key: window.filter(kind__in=kinds).aggregate(s=Sum("amount"))["s"] or ZERO
-            for key, kinds in STATEMENT_KINDS.items()}
+    totals = window.aggregate(**{key: Sum("amount", filter=Q(kind__in=kinds)) for key, kinds in STATEMENT_KINDS.items()})
+    sums = {key: quantize(totals[key] or ZERO, operator.currency) for key in STATEMENT_KINDS}
     other = balance - opening - sum(sums.values(), ZERO)
     return {"since": since.isoformat() if since else None, "until": at.isoformat(),
             "opening_balance": str(opening), **{k: str(v) for k, v in sums.items()}, "other": str(other),
@@ -321,7 +322,7 @@ def refundable(charge) -> Decimal:
     """What is left to refund of a charge: its price less the credits (refunds, credit CDRs) on it."""
     if charge.credit_of_id is not None or charge.price <= 0 or charge.state != Charge.State.COMPLETED:
         return ZERO
-    credited = Charge.objects.filter(credit_of=charge).aggregate(s=Sum("price"))["s"] or ZERO
+    credited = quantize(Charge.objects.filter(credit_of=charge).aggregate(s=Sum("price"))["s"] or ZERO, charge.currency)
     return max(charge.price + credited, ZERO)
 
 
