@@ -7,8 +7,8 @@ Creates throw-away operators (5 charge points each, created before the month) wi
 charges each in November 2026 and their ledger entries (income and platform fee, as the CDR import
 posts them), written with COPY (set-up, not timed). Then times the real close
 (`billing.services.close_operator_month`) for every operator: invoice with subscription and fee
-lines, link of every fee entry, numbering from the locked counter row, settlement entry, audit
-events. `--workers` processes share the operators, as Celery workers share the per-operator tasks
+lines, link of every fee entry, numbering from the locked counter row, settlement entry, the
+payout to the default bank account with its debits, audit events. `--workers` processes share the operators, as Celery workers share the per-operator tasks
 of the fan-out. Mail and PDF are not part of the close (they run in their own task after commit):
 the PDF rendering time is measured separately. The data is removed at the end unless --keep.
 Target: 1 000 operators × 1 000 charges in under 60 s on two cores.
@@ -39,7 +39,7 @@ from billing import services  # noqa: E402
 from billing.models import Invoice, InvoiceSeries, Plan, PlanTier, PlatformSeller  # noqa: E402
 from charging.bulk import copy_rows  # noqa: E402
 from charging.models import Charge, ChargePoint  # noqa: E402
-from operators.models import Operator, WalletTransaction  # noqa: E402
+from operators.models import BankAccount, Operator, WalletTransaction  # noqa: E402
 
 PERIOD, CLOSE_DAY = date(2026, 11, 1), date(2026, 12, 1)
 CP_FIELDS = ["operator_id", "name", "serial_number", "evse_id", "brand_name", "model_name", "type", "max_kw",
@@ -61,6 +61,9 @@ def setup(prefix, n_ops, n_charges):
         ops = Operator.objects.bulk_create(
             Operator(name=f"{prefix} {i}", slug=f"{prefix}-{i}", country="DK", currency="DKK",
                      vat_number="DK13585628", finance_email=f"finance@{prefix}-{i}.example") for i in range(n_ops))
+        # A default bank account each, so the close's last step makes a real payout.
+        BankAccount.objects.bulk_create(BankAccount(operator=op, holder_name=op.name, iban="DK5000400440116243",
+                                                    bic="NDEADKKK", is_default=True) for op in ops)
         plan = Plan.objects.create(name=f"{prefix} plan", currency="DKK", valid_from=date(2026, 1, 1))
         for up_to, price in ((10, "59"), (None, "49")):
             PlanTier.objects.create(plan=plan, up_to=up_to, unit_price=Decimal(price))
@@ -114,7 +117,8 @@ def remove(ids, plan, counter):
         inv = "SELECT id FROM billing_invoice WHERE operator_id = ANY(%s)"
         cursor.execute(f"DELETE FROM billing_invoiceentry WHERE invoice_id IN ({inv})", [ids])
         cursor.execute(f"DELETE FROM billing_invoiceline WHERE invoice_id IN ({inv})", [ids])
-        for table in ("billing_invoice", "billing_closerun", "operators_wallettransaction", "portal_auditevent",
+        cursor.execute("DELETE FROM payouts_payout WHERE operator_id = ANY(%s)", [ids])
+        for table in ("billing_invoice", "billing_closerun", "operators_bankaccount", "operators_wallettransaction", "portal_auditevent",
                       "charging_charge", "charging_chargepoint"):
             cursor.execute(f"DELETE FROM {table} WHERE operator_id = ANY(%s)", [ids])
         cursor.execute("DELETE FROM billing_plantier WHERE plan_id = %s", [plan.pk])

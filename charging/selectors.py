@@ -165,6 +165,10 @@ def charge(*, operator, charge_id):
 
 
 def charge_ledger_entries(*, operator, charge):
-    """The wallet transactions a charge posted (its references are charge:<id>:…)."""
-    return list(WalletTransaction.objects.filter(operator=operator, reference__startswith=f"charge:{charge.pk}:")
-                .order_by("created_at", "id"))
+    """The wallet transactions a charge posted (its references are charge:<id>:…), and those of
+    its credits (credit CDRs and refunds), so the page shows what the charge earned in the end."""
+    ids = [charge.pk, *Charge.objects.filter(operator=operator, credit_of=charge).values_list("pk", flat=True)]
+    match = Q()
+    for pk in ids:
+        match |= Q(reference__startswith=f"charge:{pk}:")
+    return list(WalletTransaction.objects.filter(match, operator=operator).order_by("created_at", "id"))
