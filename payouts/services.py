@@ -30,7 +30,8 @@ ZERO = Decimal("0.00")
 Kind, Group = WalletTransaction.Kind, WalletTransaction.Group
 # Ledger kinds each line of a payout statement sums; everything else is "other".
 STATEMENT_KINDS = {"income": [Kind.CHARGE_INCOME], "fees": [Kind.PLATFORM_FEE],
-                   "invoice_settled": [Kind.INVOICE_SETTLEMENT]}
+                   "invoice_settled": [Kind.INVOICE_SETTLEMENT], "deposits": [Kind.DEPOSIT],
+                   "returned": [Kind.PAYOUT_RETURN], "withdrawals": [Kind.PAYOUT, Kind.PAYOUT_FEE]}
 
 
 class PayoutError(DomainError):

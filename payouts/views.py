@@ -38,9 +38,13 @@ def _statement_rows(payout):
 
     s = payout.statement or {}
     labels = [("opening_balance", "Opening balance"), ("income", "Charging income"), ("fees", "Platform fees"),
-              ("invoice_settled", "Invoice settled"), ("other", "Deposits, withdrawals and other entries"),
+              ("invoice_settled", "Invoice settled"), ("deposits", "Deposits"),
+              ("returned", "Payouts returned by the bank"), ("withdrawals", "Withdrawals"),
+              ("other", "Adjustments and late entries"),
               ("payout_fee", "Payout fee"), ("amount", "Amount paid out"), ("closing_balance", "Closing balance")]
-    return [{"key": k, "label": label, "amount": Decimal(s[k])} for k, label in labels if s.get(k) is not None]
+    optional = {"deposits", "returned", "withdrawals", "other"}  # shown when not zero
+    return [{"key": k, "label": label, "amount": Decimal(s[k])} for k, label in labels
+            if s.get(k) is not None and not (k in optional and Decimal(s[k]) == 0)]
 
 
 # --- wallet actions: form → confirmation (balance after) → done ---------------------------------

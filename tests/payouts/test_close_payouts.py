@@ -39,13 +39,14 @@ def test_close_pays_out_the_balance_after_the_invoice_less_the_fee(paying):
     assert balance(paying) == D("0.00")
     assert "payout PAYOUT-" in result.message and "pending" in result.message
     s = payout.statement
-    parts = sum(D(s[k]) for k in ("opening_balance", "income", "fees", "invoice_settled", "other"))
+    parts = sum(D(s[k]) for k in ("opening_balance", "income", "fees", "invoice_settled", "deposits", "returned",
+                                 "withdrawals", "other"))
     assert parts == D(s["balance"]) == before
     settlement = WalletTransaction.objects.get(reference=f"invoice-settlement:{invoice.pk}")
     assert D(s["invoice_settled"]) == settlement.amount  # the rest of the invoice: its fees were debited already
     assert D(s["invoice_settled"]) + D(s["fees"]) == -invoice.total
     assert D(s["balance"]) + D(s["payout_fee"]) + D(s["amount"]) == D(s["closing_balance"]) == 0
-    assert D(s["other"]) == D("1000.00")  # the deposit
+    assert D(s["other"]) == D("1000.00")  # the worked example's deposit is an adjustment entry
 
 
 @pytest.mark.django_db
@@ -181,3 +182,26 @@ def test_the_database_refuses_a_second_monthly_payout(paying):
         Payout.objects.create(operator=paying, period=NOV, currency=first.currency, amount=D("1"), fee=D("0"),
                               state="pending", created_at=first.created_at)
 
+
+
+@pytest.mark.django_db
+def test_the_next_statement_shows_the_returned_payout_and_deposits(paying):
+    from datetime import timedelta
+
+    from tests.billing.conftest import at as moment
+
+    billing.close_operator_month(operator=paying, period=NOV, today=CLOSE_DAY, send=False,
+                                 settle_at=moment(2026, 12, 1, 3))
+    first = Payout.objects.get()
+    services.mark_failed(payout=first, code="AC06", at=first.created_at + timedelta(hours=1))
+    services.deposit(operator=paying, actor=None, amount="40.00", bank_reference="R1", token="d" * 16)
+    dec = billing.close_operator_month(operator=paying, period=NOV.replace(month=12), today=NOV.replace(
+        year=2027, month=1), send=False)
+    second = Payout.objects.exclude(pk=first.pk).get()
+    s = second.statement
+    assert D(s["returned"]) == first.amount + first.fee and D(s["deposits"]) == D("40.00")
+    assert D(s["opening_balance"]) == 0
+    # December's invoice (13 charge points) is more than the balance: it stays due and the
+    # balance is kept for it; the statement still says where the balance came from.
+    assert dec.invoice.status == Invoice.Status.ISSUED and second.skip_reason == Payout.SkipReason.INVOICE_DUE
+    assert D(s["closing_balance"]) == D(s["balance"]) == first.amount + first.fee + D("40.00")
