@@ -163,3 +163,16 @@ def test_bad_reports_are_refused_clearly_and_entities_are_not_read(data, message
     else:
         result = bank_reports.apply(data)
         assert "root:" not in " ".join(result.unknown)  # /etc/passwd was not read into the id
+
+
+@pytest.mark.django_db
+def test_a_failed_payout_is_never_exported_again(eur_and_dkk):
+    dkk = eur_and_dkk["dkk"]
+    services.mark_failed(payout=dkk, code="AC04")  # failed before export (e.g. staff saw the account closed)
+    batches = export.export_all()
+    assert {b.currency for b in batches} == {"EUR"}
+    dkk.refresh_from_db()
+    assert dkk.state == Payout.State.RETURNED and dkk.batch is None
+    assert export.export_all() == [] and export.export_all(payout_ids=[dkk.pk]) == []
+    with pytest.raises(services.NotAllowed):
+        services.mark_paid(payout=dkk)

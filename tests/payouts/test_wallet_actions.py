@@ -2,6 +2,7 @@
 from decimal import Decimal as D
 
 import pytest
+from django.db import connection
 
 from charging.ledger import post_charges
 from operators.models import WalletTransaction
@@ -214,3 +215,34 @@ def test_overview_shows_the_next_expected_payout(op, bookkeeper, login):
     assert "Next expected payout" in page and "295.00 DKK" in page
     manager = login(member(op, Role.MANAGER))
     assert "Next expected payout" not in manager.get(reverse("operators:overview", args=[op.slug])).content.decode()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL row locks")
+@pytest.mark.django_db(transaction=True)
+def test_the_same_form_submitted_twice_at_once_posts_once():
+    import threading
+
+    from django.db import connections
+
+    op = OperatorFactory()
+    barrier, errors, outcomes = threading.Barrier(2), [], []
+
+    def submit_once():
+        try:
+            barrier.wait(timeout=30)
+            outcomes.append(services.deposit(operator=op, actor=None, amount="75.00", bank_reference="R-1",
+                                             token="f" * 32))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=submit_once) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors
+    assert sorted(o.repeated for o in outcomes) == [False, True]
+    assert WalletTransaction.objects.filter(operator=op, kind="deposit").count() == 1
+    assert balance(op) == D("75.00")

@@ -16,6 +16,8 @@ from django.utils import timezone
 from billing import services
 from billing.models import InstallerSettings, OperatorSupport, SupportLevel
 from members.models import Membership, MembershipNotice
+from payouts import export
+from payouts import services as payout_services
 from tests.billing.conftest import (
     CLOSE_DAY,
     NOV,
@@ -26,7 +28,7 @@ from tests.billing.conftest import (
     make_seller,
     staff_sign_in,
 )
-from tests.factories import ChargePointFactory, OperatorFactory
+from tests.factories import BankAccountFactory, ChargePointFactory, OperatorFactory
 from tests.portal.test_fuzz_forms import MODEL_APPS, _isolated, forms_on, fuzz  # noqa: F401 (fixture)
 from tests.portal.test_permission_matrix import OBJECT_FACTORIES
 
@@ -51,7 +53,10 @@ def populated(client):
     closed = OperatorFactory()
     charge_points(closed, 3)
     deposit(closed, "500.00")
-    services.close_operator_month(operator=closed, period=NOV, today=CLOSE_DAY)
+    BankAccountFactory(operator=closed, iban="DK5000400440116243", bic="NDEADKKK", is_default=True)
+    services.close_operator_month(operator=closed, period=NOV, today=CLOSE_DAY)  # its payout too
+    export.export_all()  # a pain.001 batch
+    payout_services.deposit(operator=closed, actor=None, amount="10.00", bank_reference="R1", token="fuzz" * 4)
     ChargePointFactory(operator=closed).delete()  # leaves a ChargePointRemoval
     level = SupportLevel.objects.create(name="Premium", channels="Email, phone", response_time="4 hours")
     OperatorSupport.objects.create(operator=operator, level=level)
@@ -109,3 +114,24 @@ def test_an_action_on_ids_that_are_not_the_models_is_refused_not_500(populated, 
     assert response.status_code == 302 and response.url == url
     page = populated.get(url).content.decode()
     assert "Those are not items of this list" in page
+
+
+@pytest.mark.parametrize("value", ["SNAN", "sNaN", "NaN", "-Infinity"])
+def test_a_decimal_that_is_not_a_finite_number_is_refused_not_500(populated, value):
+    """Found by this fuzzer on PostgreSQL: a plan tier's price "SNAN" parsed into a signalling NaN,
+    and the inline formset's has_changed() comparison raised InvalidOperation (500)."""
+    from billing.models import Plan
+
+    plan = Plan.objects.get(operator=None)
+    tiers = list(plan.tiers.order_by("id"))
+    data = {"operator": "", "name": plan.name, "currency": plan.currency, "valid_from": "2026-01-01", "note": "",
+            "tiers-TOTAL_FORMS": str(len(tiers)), "tiers-INITIAL_FORMS": str(len(tiers)),
+            "tiers-MIN_NUM_FORMS": "0", "tiers-MAX_NUM_FORMS": "1000"}
+    for n, tier in enumerate(tiers):
+        data.update({f"tiers-{n}-id": str(tier.pk), f"tiers-{n}-plan": str(plan.pk),
+                     f"tiers-{n}-up_to": "" if tier.up_to is None else str(tier.up_to),
+                     f"tiers-{n}-unit_price": value if n == 1 else str(tier.unit_price)})
+    response = populated.post(f"/admin/billing/plan/{plan.pk}/change/", data)
+    assert response.status_code == 200
+    assert "Enter a number." in response.content.decode()
+    assert [t.unit_price for t in plan.tiers.order_by("id")] == [t.unit_price for t in tiers]
