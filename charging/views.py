@@ -270,8 +270,11 @@ def wallet(request):
     export_query = request.GET.copy()
     export_query.pop("page", None)
     export_query["format"] = "csv"
+    from payouts.selectors import deposits_to_show
+
     return render(request, "charging/wallet.html", {
         "form": form, "page": page, "query": query, "balance": balance, "export_query": export_query.urlencode(),
+        "deposits": deposits_to_show(operator=request.operator),
     }, status=400 if form.errors else 200)
 
 

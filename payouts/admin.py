@@ -51,20 +51,15 @@ class PayoutAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Export selected pending payouts (pain.001)", permissions=["manage"])
     def export_selected(self, request, queryset):
-        ids = list(queryset.values_list("pk", flat=True))
-        try:
-            batches = export.export_all(actor=request.user, payout_ids=ids)
-        except DomainError as exc:
-            self.message_user(request, exc.message, messages.ERROR)
-            return None
+        problems = []
+        batches = export.export_all(actor=request.user, payout_ids=list(queryset.values_list("pk", flat=True)),
+                                    problems=problems)
         for batch in batches:
             self.message_user(request, f"{batch.msg_id}: {batch.count} payouts, {batch.total} {batch.currency}.",
                               messages.SUCCESS)
-        returned = queryset.filter(state=Payout.State.RETURNED, batch__isnull=True, reason_code="AC01").count()
-        if returned:
-            self.message_user(request, f"{returned} payouts had an invalid account and were returned to the wallet.",
-                              messages.WARNING)
-        if not batches and not returned:
+        for problem in problems:
+            self.message_user(request, problem, messages.WARNING)
+        if not batches and not problems:
             self.message_user(request, "None of the selected payouts is pending.", messages.WARNING)
         return None
 
@@ -146,7 +141,49 @@ class PayoutBatchAdmin(ReadOnlyAdmin):
         return response
 
 
+class RejectDepositForm(forms.Form):
+    note = forms.CharField(max_length=200, label="Why (the operator sees it)")
+
+
 @admin.register(WalletAction)
 class WalletActionAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "operator", "kind", "amount", "currency", "actor", "bank_reference", "balance_after")
-    list_filter = ("kind",)
+    """Operators' deposits are credited only when staff confirm the money is on the platform's
+    account (compare the bank reference and amount with the bank statement)."""
+
+    list_display = ("created_at", "operator", "kind", "state", "amount", "currency", "actor", "bank_reference",
+                    "balance_after")
+    list_filter = ("kind", "state")
+    actions = ["confirm_deposits", "reject_deposits"]
+
+    def has_change_permission(self, request, obj=None):  # view only; actions need this for the list
+        return False
+
+    def has_manage_permission(self, request):
+        return request.user.is_active and request.user.is_staff and request.user.has_perm(
+            "payouts.change_walletaction")
+
+    @admin.action(description="Confirm selected deposits (money received: credit the wallet)",
+                  permissions=["manage"])
+    def confirm_deposits(self, request, queryset):
+        for action in queryset.filter(kind=WalletAction.Kind.DEPOSIT):
+            changed = services.confirm_deposit(action=action, actor=request.user)
+            self.message_user(request, f"{action.operator}: {action} {'credited' if changed else 'already decided'}.",
+                              messages.SUCCESS if changed else messages.WARNING)
+
+    @admin.action(description="Reject selected deposits (money not received)", permissions=["manage"])
+    def reject_deposits(self, request, queryset):
+        form = RejectDepositForm(request.POST if "note" in request.POST else None)
+        if not form.is_valid():
+            return TemplateResponse(request, "admin/payouts/reject_deposits.html", {
+                **self.admin_site.each_context(request), "title": "Reject deposits", "form": form,
+                "actions_": queryset, "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME, "opts": self.model._meta,
+            })
+        for action in queryset.filter(kind=WalletAction.Kind.DEPOSIT):
+            try:
+                changed = services.reject_deposit(action=action, actor=request.user, note=form.cleaned_data["note"])
+            except DomainError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+                continue
+            self.message_user(request, f"{action.operator}: {action} {'rejected' if changed else 'already decided'}.",
+                              messages.SUCCESS if changed else messages.WARNING)
+        return None

@@ -4,14 +4,20 @@ notification, parsed with lxml and matched to payouts on the EndToEndId we wrote
 * pain.002: a transaction with TxSts RJCT fails (reason from StsRsnInf/Rsn/Cd); ACSC, ACCC, ACSP,
   ACWC or ACCP marks it paid. A group status RJCT without transaction details fails every
   payout of the original message (OrgnlMsgId = the batch's MsgId).
-* camt.054: a booked debit marks the payout paid; an entry with return information (RtrInf), or a
-  credit back to us, returns it with the reason code.
+* camt.054: a booked debit marks the payout paid; an entry with return information (RtrInf)
+  returns it with the reason code. A credit without return information is not a return: anyone
+  who sends the platform money chooses its EndToEndId (found in review: a 0.01 credit naming
+  PAYOUT-1 un-did a paid payout, so it was paid again).
+* Where the report gives the transaction's amount it must equal the payout's, in its currency;
+  otherwise the line is reported as not matching and nothing changes.
 
 Applying a report is idempotent: a payout already paid stays paid, one already returned is not
 returned twice (`services.mark_paid` / `mark_failed`), so the same file can be uploaded again.
 The parser reads no DTD, entities or network resources and refuses files over 20 MB.
 """
+import re
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
@@ -34,6 +40,8 @@ class Status:
     accepted: bool
     code: str = ""
     text: str = ""
+    amount: str = ""  # as written in the report, when it says
+    currency: str = ""
 
 
 @dataclass
@@ -44,6 +52,8 @@ class ReportResult:
     unchanged: list = field(default_factory=list)
     unknown: list = field(default_factory=list)
     pending: list = field(default_factory=list)  # statuses that are neither (e.g. PDNG)
+    mismatched: list = field(default_factory=list)  # ours, but the amount or currency differs
+    errors: list = field(default_factory=list)  # ours, but the state does not allow it
 
     def summary(self) -> str:
         parts = [f"{len(self.paid)} paid", f"{len(self.returned)} returned", f"{len(self.unchanged)} unchanged"]
@@ -51,12 +61,21 @@ class ReportResult:
             parts.append(f"{len(self.unknown)} not ours ({', '.join(self.unknown[:5])})")
         if self.pending:
             parts.append(f"{len(self.pending)} still pending at the bank")
+        if self.mismatched:
+            parts.append(f"{len(self.mismatched)} not applied, amount or currency differs ({', '.join(self.mismatched[:5])})")
+        if self.errors:
+            parts.append(f"{len(self.errors)} not applied: " + "; ".join(self.errors[:5]))
         return f"{self.kind}: " + ", ".join(parts) + "."
 
 
 def _x(node, path):
     found = node.xpath(path)
     return (found[0].text or "").strip() if found else ""
+
+
+def _amount(node, path):
+    found = node.xpath(path)
+    return ((found[0].text or "").strip(), found[0].get("Ccy", "")) if found else ("", "")
 
 
 def _local(tag) -> str:
@@ -80,9 +99,10 @@ def parse(data: bytes) -> tuple[str, list[Status], list[tuple[str, str, str]]]:
             e2e, sts = _x(tx, L("OrgnlEndToEndId")), _x(tx, L("TxSts"))
             code = _x(tx, f"{L('StsRsnInf')}/{L('Rsn')}/{L('Cd')}")
             text = " ".join(n.text or "" for n in tx.xpath(f"{L('StsRsnInf')}/{L('AddtlInf')}")).strip()
+            amount, ccy = _amount(tx, f"{L('OrgnlTxRef')}/{L('Amt')}/{L('InstdAmt')}")
             if e2e:
-                statuses.append(Status(e2e, sts in ACCEPTED, code, text) if sts in ACCEPTED | {"RJCT"} else
-                                Status(e2e, False, "PDNG"))
+                statuses.append(Status(e2e, sts in ACCEPTED, code, text, amount, ccy) if sts in ACCEPTED | {"RJCT"}
+                                else Status(e2e, False, "PDNG"))
         grp = body.xpath(L("OrgnlGrpInfAndSts"))
         if grp and _x(grp[0], L("GrpSts")) == "RJCT":
             groups.append((_x(grp[0], L("OrgnlMsgId")), _x(grp[0], f"{L('StsRsnInf')}/{L('Rsn')}/{L('Cd')}"),
@@ -93,28 +113,47 @@ def parse(data: bytes) -> tuple[str, list[Status], list[tuple[str, str, str]]]:
         for entry in body.xpath(f".//{L('Ntry')}"):
             booked = _x(entry, f"{L('Sts')}/{L('Cd')}") or _x(entry, L("Sts"))
             direction = _x(entry, L("CdtDbtInd"))
-            for tx in entry.xpath(f".//{L('TxDtls')}"):
+            details = entry.xpath(f".//{L('TxDtls')}")
+            for tx in details:
                 e2e = _x(tx, f"{L('Refs')}/{L('EndToEndId')}")
                 if not e2e:
                     continue
+                # the transaction's own amount; the entry's when it carries this one transaction only
+                amount, ccy = _amount(tx, f"{L('Amt')}") if tx.xpath(L("Amt")) else (
+                    _amount(tx, f"{L('AmtDtls')}/{L('TxAmt')}/{L('Amt')}") if tx.xpath(L("AmtDtls")) else
+                    (_amount(entry, L("Amt")) if len(details) == 1 else ("", "")))
+                returned = bool(tx.xpath(L("RtrInf")))
                 code = _x(tx, f"{L('RtrInf')}/{L('Rsn')}/{L('Cd')}")
                 text = " ".join(n.text or "" for n in tx.xpath(f"{L('RtrInf')}/{L('AddtlInf')}")).strip()
-                if code or direction == "CRDT":
-                    statuses.append(Status(e2e, False, code or "NARR", text or "Returned by the bank"))
+                if returned:
+                    statuses.append(Status(e2e, False, code or "NARR", text or "Returned by the bank", amount, ccy))
                 elif booked in ("BOOK", "") and direction == "DBIT":
-                    statuses.append(Status(e2e, True))
-                else:
+                    statuses.append(Status(e2e, True, amount=amount, currency=ccy))
+                else:  # a credit without return information, or not booked yet: not ours to apply
                     statuses.append(Status(e2e, False, "PDNG"))
         return "camt.054", statuses, []
     raise BankReportError(f"This is neither a pain.002 status report nor a camt.054 notification "
                           f"(its root is {kind or 'unknown'}).")
 
 
+PAYOUT_ID = re.compile(r"PAYOUT-([0-9]{1,18})", re.ASCII)
+BATCH_ID = re.compile(r"CPO-PAYOUTS-([0-9]{1,11})", re.ASCII)
+
+
 def _payout_for(e2e: str) -> Payout | None:
-    prefix, _, number = e2e.partition("-")
-    if prefix != "PAYOUT" or not number.isdigit() or len(number) > 18:
-        return None
-    return Payout.objects.filter(pk=int(number)).first()
+    match = PAYOUT_ID.fullmatch(e2e)  # ASCII digits only: "PAYOUT-²" or "PAYOUT-１" is not ours
+    return Payout.objects.filter(pk=int(match[1])).first() if match else None
+
+
+def _amount_differs(status: Status, payout: Payout) -> bool:
+    if status.currency and status.currency != payout.currency:
+        return True
+    if not status.amount:
+        return False
+    try:
+        return Decimal(status.amount) != payout.amount
+    except InvalidOperation:
+        return True
 
 
 def apply(data: bytes, *, actor=None) -> ReportResult:
@@ -138,14 +177,18 @@ def apply(data: bytes, *, actor=None) -> ReportResult:
         if status.code == "PDNG":
             result.pending.append(payout.reference)
             continue
+        if _amount_differs(status, payout):
+            result.mismatched.append(payout.reference)
+            continue
         try:
             if status.accepted:
                 changed = services.mark_paid(payout=payout, actor=actor)
             else:
-                changed = services.mark_failed(payout=payout, code=status.code or "NARR", text=status.text,
-                                               actor=actor)
-        except DomainError:  # e.g. accepted after we already took the money back: leave it
-            result.unchanged.append(payout.reference)
+                code, extra = services.clean_reason_code(status.code)
+                text = services.clean_bank_text(" ".join(t for t in (extra, status.text) if t))
+                changed = services.mark_failed(payout=payout, code=code, text=text, actor=actor)
+        except DomainError as exc:  # e.g. accepted after we already took the money back: reported
+            result.errors.append(f"{payout.reference}: {exc.message}")
             continue
         if not changed:
             result.unchanged.append(payout.reference)
@@ -157,5 +200,5 @@ def apply(data: bytes, *, actor=None) -> ReportResult:
 
 
 def _batch_pk(msg_id: str) -> int | None:
-    head, _, number = (msg_id or "").rpartition("-")
-    return int(number) if head == "CPO-PAYOUTS" and number.isdigit() and len(number) < 12 else None
+    match = BATCH_ID.fullmatch(msg_id or "")
+    return int(match[1]) if match else None

@@ -2,7 +2,7 @@
 month's close this exports that operator's payout in a pain.001 batch and marks it paid two days
 later — except one month, which the bank returns (AC06, blocked account) so its money goes back
 on the wallet and the next close pays it out again, and the latest month, still exported. Then a
-Bookkeeper's deposit and a partial refund. Idempotent: a second run finds every payout decided
+Bookkeeper's deposit confirmed by staff, one awaiting confirmation, and a partial refund. Idempotent: a second run finds every payout decided
 and every action by its token."""
 from datetime import datetime, time, timedelta
 from decimal import Decimal
@@ -36,14 +36,20 @@ def seed(ctx):
     operator = ctx["operators"]["demo"]
     from charging.models import Charge
 
+    bookkeeper = ctx.get("users", {}).get("bookkeeper@demo.example")
+    staff = ctx.get("users", {}).get("staff@platform.example")
     if not WalletAction.objects.filter(operator=operator, token="demo-deposit-0001").exists():
-        services.deposit(operator=operator, actor=ctx.get("users", {}).get("bookkeeper@demo.example"), amount=Decimal("2500.00"),
-                         bank_reference="NDEA-2611-004417", note="Float for driver refunds",
-                         token="demo-deposit-0001")
+        outcome = services.deposit(operator=operator, actor=bookkeeper, amount=Decimal("2500.00"),
+                                   bank_reference="NDEA-2611-004417", note="Float for driver refunds",
+                                   token="demo-deposit-0001")
+        services.confirm_deposit(action=outcome.action, actor=staff, note="Seen on the platform account")
+    if not WalletAction.objects.filter(operator=operator, token="demo-deposit-0002").exists():
+        services.deposit(operator=operator, actor=bookkeeper, amount=Decimal("1200.00"),
+                         bank_reference="NDEA-2612-000981", token="demo-deposit-0002")  # awaiting confirmation
     charge = (Charge.objects.filter(operator=operator, state="completed", credit_of__isnull=True, price__gt=20)
               .order_by("-stopped_at").first())
     if charge is not None and not WalletAction.objects.filter(operator=operator, token="demo-refund-0001").exists():
-        services.refund(operator=operator, actor=ctx.get("users", {}).get("bookkeeper@demo.example"), charge_id=charge.pk,
+        services.refund(operator=operator, actor=bookkeeper, charge_id=charge.pk,
                         amount=(charge.price / 2).quantize(Decimal("0.01")), reason="Charging stopped early (cable fault)",
                         token="demo-refund-0001")
     count = Payout.objects.filter(operator=operator).count()

@@ -72,10 +72,21 @@ def _description(payout: Payout) -> str:
 
 
 @transaction.atomic
-def export_batch(*, currency: str, actor=None, payout_ids=None, at=None) -> PayoutBatch | None:
+def _name_problem(payout) -> str:
+    from text_unidecode import unidecode  # what sepaxml writes: the SEPA (Latin) character set
+
+    if not unidecode(payout.holder_name or "").strip(" ?[]"):
+        return (f"{payout.reference}: the account holder's name “{payout.holder_name}” has no letters the bank "
+                f"file can carry; not exported (ask the operator to add the account again with the name as "
+                f"the bank has it).")
+    return ""
+
+
+def export_batch(*, currency: str, actor=None, payout_ids=None, at=None, problems=None) -> PayoutBatch | None:
     """One batch of the pending payouts in `currency` (or those of `payout_ids`): None when there
     is none. A payout whose IBAN or BIC no longer passes the checks is not exported: it fails with
-    reason AC01 and its money goes back on the wallet."""
+    reason AC01 and its money goes back on the wallet. One whose holder name the file cannot carry
+    stays pending and is named in `problems`, so it does not hold up the others."""
     seller = PlatformSeller.objects.order_by("-id").first()
     if seller is None:
         raise ExportError("No platform seller is set up (Django admin → Platform seller): it is the payer.")
@@ -90,7 +101,14 @@ def export_batch(*, currency: str, actor=None, payout_ids=None, at=None) -> Payo
     for payout in qs.select_for_update(of=("self",)).select_related("operator").order_by("id"):
         problem = account_problem(payout)
         if problem:
-            mark_failed(payout=payout, code="AC01", text=f"Not exported: {problem}"[:200], actor=actor)
+            mark_failed(payout=payout, code="AC01", text=f"Not exported: {problem}"[:200], actor=actor,
+                        _not_exported=True)
+            if problems is not None:
+                problems.append(f"{payout.reference}: returned to the wallet (AC01), {problem}")
+            continue
+        if name_problem := _name_problem(payout):
+            if problems is not None:
+                problems.append(name_problem)
             continue
         payouts.append(payout)
     if not payouts:
@@ -110,15 +128,23 @@ def export_batch(*, currency: str, actor=None, payout_ids=None, at=None) -> Payo
     return batch
 
 
-def export_all(*, actor=None, payout_ids=None, at=None) -> list[PayoutBatch]:
-    """A batch per currency that has pending payouts (each in its own transaction)."""
+def export_all(*, actor=None, payout_ids=None, at=None, problems=None) -> list[PayoutBatch]:
+    """A batch per currency that has pending payouts (each in its own transaction). With a
+    `problems` list, a currency whose file cannot be made is reported there and the others are
+    still exported; without, the error is raised."""
     qs = Payout.objects.filter(state=Payout.State.PENDING, batch__isnull=True)
     if payout_ids is not None:
         qs = qs.filter(pk__in=payout_ids)
     currencies = sorted(set(qs.values_list("currency", flat=True)))
     batches = []
     for currency in currencies:
-        batch = export_batch(currency=currency, actor=actor, payout_ids=payout_ids, at=at)
+        try:
+            batch = export_batch(currency=currency, actor=actor, payout_ids=payout_ids, at=at, problems=problems)
+        except ExportError as exc:
+            if problems is None:
+                raise
+            problems.append(f"{currency}: {exc.message}")
+            continue
         if batch is not None:
             batches.append(batch)
     return batches

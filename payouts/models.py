@@ -73,6 +73,7 @@ class Payout(models.Model):
         HOLD = "hold", "Payouts are on hold for this operator (set by the platform)."
         INVALID_ACCOUNT = "invalid_account", "The default bank account's IBAN or BIC is not valid."
         INVOICE_DUE = "invoice_due", "An invoice is still due: the balance is kept to settle it."
+        NO_RATE = "no_rate", "The payout fee cannot be converted to the wallet's currency (no exchange rate)."
 
     operator = models.ForeignKey("operators.Operator", on_delete=models.PROTECT, related_name="payouts")
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.MONTHLY)
@@ -147,8 +148,21 @@ class WalletAction(models.Model):
         WITHDRAW = "withdraw", "Withdraw"
         REFUND = "refund", "Refund"
 
+    class State(models.TextChoices):
+        # A deposit is only the operator's word that money was sent: it is credited when platform
+        # staff confirm it arrived on the platform's account (found in review: crediting at once
+        # let a Bookkeeper create money and withdraw it). Withdrawals and refunds are done at once.
+        PENDING = "pending", "Awaiting confirmation"
+        DONE = "done", "Done"
+        REJECTED = "rejected", "Not received"
+
     operator = models.ForeignKey("operators.Operator", on_delete=models.PROTECT, related_name="wallet_actions")
     kind = models.CharField(max_length=10, choices=Kind.choices)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.DONE)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", help_text="Staff who confirmed or rejected a deposit.")
+    decision_note = models.CharField(max_length=200, blank=True)
     token = models.CharField(max_length=64)
     amount = models.DecimalField(max_digits=14, decimal_places=2)
     currency = models.CharField(max_length=3)

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from charging.ledger import LEDGER_FIELDS, FeeSchedule, FxMissing, convert, entry_rows
+from charging.ledger import LEDGER_FIELDS, FeeSchedule, FxMissing, convert
 from charging.models import Charge
 from operators.models import BankAccount, Fee, Operator, WalletTransaction
 from operators.validators import parse_bic, parse_iban
@@ -48,12 +48,28 @@ def balance_at(operator, at=None) -> Decimal:
     return quantize(qs.aggregate(s=Sum("amount"))["s"] or ZERO, operator.currency)
 
 
+def payable_balance(operator, at=None) -> Decimal:
+    """What may leave the wallet at `at`: the balance up to `at`, but never more than the balance
+    of every entry — an entry dated after `at` (a CDR imported with a future stop time) that
+    debits must not let a payout take the wallet below zero."""
+    up_to = balance_at(operator, at)
+    return min(up_to, balance_at(operator)) if at is not None else up_to
+
+
+class NoRate(PayoutError):
+    pass
+
+
 def payout_fee(operator, at=None) -> Decimal:
-    """The payout fee in force at `at`, in the wallet's currency (0 when the schedule has none)."""
+    """The payout fee in force at `at`, in the wallet's currency (0 when the schedule has none).
+    NoRate when the fee's currency has no exchange rate to the wallet's."""
     day = timezone.localdate(at) if at else timezone.localdate()
     for fee in FeeSchedule(operator).in_force(day):
         if fee.kind == Fee.Kind.PAYOUT_FIXED:
-            return quantize(convert(fee.amount, fee.currency, operator.currency), operator.currency)
+            try:
+                return quantize(convert(fee.amount, fee.currency, operator.currency), operator.currency)
+            except FxMissing as exc:
+                raise NoRate(f"{Payout.SkipReason.NO_RATE.label} {exc}") from None
     return ZERO
 
 
@@ -141,8 +157,12 @@ def monthly_payout(*, operator: Operator, period, invoice=None, at=None) -> Payo
     at = at or timezone.now()
     account = default_account(operator)
     balance = balance_at(operator, at)
-    fee = payout_fee(operator, at)
-    reason = _skip_reason(operator, account, balance, fee, at)
+    try:
+        fee = payout_fee(operator, at)
+    except NoRate:
+        fee, reason = ZERO, Payout.SkipReason.NO_RATE
+    else:
+        reason = _skip_reason(operator, account, payable_balance(operator, at), fee, at)
     payout = existing or Payout(operator=operator, kind=Payout.Kind.MONTHLY, period=period,
                                 currency=operator.currency)
     payout.invoice = invoice or payout.invoice
@@ -157,7 +177,7 @@ def monthly_payout(*, operator: Operator, period, invoice=None, at=None) -> Payo
         payout.save()
         payout._resumed = False
         return payout
-    amount = balance - fee
+    amount = payable_balance(operator, at) - fee
     payout.state, payout.skip_reason, payout.amount, payout.fee = Payout.State.PENDING, "", amount, fee
     payout.statement = _statement(operator, at=at, balance=balance, fee=fee, amount=amount)
     payout.save()
@@ -243,7 +263,9 @@ def _audit_action(action, verb, extra=None):
 
 @transaction.atomic
 def deposit(*, operator: Operator, actor, amount, bank_reference: str, token: str, note: str = "") -> Outcome:
-    """Record money the operator transferred in (credited to the wallet at once)."""
+    """Record money the operator says it transferred in. It is credited when platform staff
+    confirm it arrived (`confirm_deposit`): until then it is *awaiting confirmation* and not part
+    of the balance, so it can neither settle an invoice nor be withdrawn."""
     operator = Operator.objects.select_for_update().get(pk=operator.pk)
     token = _token(token)
     if (found := _existing_action(operator, token, WalletAction.Kind.DEPOSIT)) is not None:
@@ -251,16 +273,63 @@ def deposit(*, operator: Operator, actor, amount, bank_reference: str, token: st
     amount = parse_amount(amount, operator.currency)
     bank_reference = _text(bank_reference, field="bank_reference", label="bank reference", required=True)
     note = _text(note, field="note", label="note", max_length=200)
-    at = timezone.now()
     action = _record_action(operator, actor=actor, kind=WalletAction.Kind.DEPOSIT, token=token, amount=amount,
-                            at=at, bank_reference=bank_reference, note=note)
-    _post(operator, at=at, kind=Kind.DEPOSIT, group=Group.DEPOSIT, amount=amount,
-          reference=f"deposit:{action.pk}", reference_type="DEPOSIT", reference_id=str(action.pk),
-          note=f"Deposit, bank reference {bank_reference}" + (f": {note}" if note else ""))
-    action.balance_after = balance_at(operator)
+                            at=timezone.now(), bank_reference=bank_reference, note=note,
+                            state=WalletAction.State.PENDING)
+    action.balance_after = balance_at(operator) + amount  # once confirmed
     WalletAction.objects.filter(pk=action.pk).update(balance_after=action.balance_after)
-    _audit_action(action, "wallet.deposit", {"bank_reference": bank_reference})
+    _audit_action(action, "wallet.deposit", {"bank_reference": bank_reference, "state": "pending"})
     return Outcome(action, False)
+
+
+def _decide_deposit(action, *, actor, at, note):
+    operator = Operator.objects.select_for_update().get(pk=action.operator_id)
+    action = WalletAction.objects.select_for_update().get(pk=action.pk)
+    if action.kind != WalletAction.Kind.DEPOSIT or action.state != WalletAction.State.PENDING:
+        return action, False
+    try:
+        note = single_line_text((note or "").strip())[:200]
+    except ValidationError as exc:
+        raise NotAllowed(exc.messages[0], field="note") from None
+    action.operator = operator
+    action.decided_at, action.decided_by, action.decision_note = at or timezone.now(), actor, note
+    return action, True
+
+
+@transaction.atomic
+def confirm_deposit(*, action: WalletAction, actor, at=None, note="") -> bool:
+    """Staff saw the money on the platform's account: credit the wallet, once. False when the
+    deposit was already decided."""
+    action, open_ = _decide_deposit(action, actor=actor, at=at, note=note)
+    if not open_:
+        return False
+    operator = action.operator
+    _post(operator, at=action.decided_at, kind=Kind.DEPOSIT, group=Group.DEPOSIT, amount=action.amount,
+          reference=f"deposit:{action.pk}", reference_type="DEPOSIT", reference_id=str(action.pk),
+          note=f"Deposit, bank reference {action.bank_reference}" + (f": {action.note}" if action.note else ""))
+    action.state, action.balance_after = WalletAction.State.DONE, balance_at(operator)
+    action.save(update_fields=["state", "balance_after", "decided_at", "decided_by", "decision_note"])
+    audit.record(operator=operator, actor=actor, action="updated", item=action, verb="wallet.deposit_confirmed",
+                 changes={"state": {"before": "pending", "after": "done"},
+                          "balance_after": {"before": None, "after": str(action.balance_after)}})
+    return True
+
+
+@transaction.atomic
+def reject_deposit(*, action: WalletAction, actor, note: str, at=None) -> bool:
+    """Staff found no such transfer: nothing is credited; the operator sees why."""
+    if not (note or "").strip():
+        raise NotAllowed("Say why the deposit is rejected (the operator sees it).", field="note")
+    action, open_ = _decide_deposit(action, actor=actor, at=at, note=note)
+    if not open_:
+        return False
+    action.state = WalletAction.State.REJECTED
+    action.save(update_fields=["state", "decided_at", "decided_by", "decision_note"])
+    audit.record(operator=action.operator, actor=actor, action="updated", item=action,
+                 verb="wallet.deposit_rejected",
+                 changes={"state": {"before": "pending", "after": "rejected"},
+                          "reason": {"before": None, "after": action.decision_note}})
+    return True
 
 
 def withdraw_quote(operator) -> dict:
@@ -268,9 +337,13 @@ def withdraw_quote(operator) -> dict:
     why none can be (a hold, no or an invalid default account, an invoice due)."""
     from billing.models import Invoice
 
-    balance, fee = balance_at(operator), payout_fee(operator)
-    account = default_account(operator)
-    problem = ""
+    balance, account, problem = payable_balance(operator, timezone.now()), default_account(operator), ""
+    try:
+        fee = payout_fee(operator)
+    except NoRate as exc:
+        fee, problem = ZERO, exc.message
+    if problem:  # no fee, so nothing else can be judged
+        return {"balance": balance, "fee": fee, "available": ZERO, "account": account, "problem": problem}
     if operator.payout_hold:
         problem = Payout.SkipReason.HOLD.label
     elif account is None:
@@ -329,34 +402,52 @@ def refundable(charge) -> Decimal:
 
 def refund_quote(operator, charge, amount: Decimal) -> dict:
     """The entries a refund of `amount` posts (negative income, the percentage fee given back)
-    and the balance after. The fee comes from the schedule in force when the charge ended, as for
-    a credit CDR of the charge."""
+    and the balance after."""
     rows = _refund_rows(operator, charge, amount, at=timezone.now(), credit_id=0)
-    effect = sum((Decimal(r[LEDGER_FIELDS.index("amount")]) for r in rows), ZERO)
-    balance = balance_at(operator)
-    income = rows[0][LEDGER_FIELDS.index("amount")]
-    return {"income": income, "fee_back": effect - income, "balance": balance, "balance_after": balance + effect}
+    amounts = [r[LEDGER_FIELDS.index("amount")] for r in rows]
+    balance = payable_balance(operator, timezone.now())
+    return {"income": amounts[0], "fee_back": sum(amounts[1:], ZERO), "balance": balance,
+            "balance_after": balance + sum(amounts, ZERO)}
 
 
-def _refund_vat(charge, amount):
-    if not charge.price:
-        return ZERO
-    return quantize(charge.vat_amount * amount / charge.price, charge.currency)
+def _refund_split(operator, charge, amount) -> tuple[Decimal, Decimal, str]:
+    """(VAT, percentage fee given back, fee label) of refunding `amount` more of `charge`.
+
+    Both are computed on the running total refunded (earlier credits included) and less what
+    earlier credits already took, each rounded once: twenty refunds of 0.05 give back exactly the
+    fee a refund of 1.00 would, never more than the charge paid (found in review: rounding each
+    refund on its own gave back 0.20 of a 0.10 fee). The percentage is the one in force when the
+    charge ended, as for a credit CDR of it."""
+    currency = operator.currency
+    credits = list(Charge.objects.filter(credit_of=charge).values_list("pk", "price", "vat_amount"))
+    refunded = -sum((price for _, price, _ in credits), ZERO)
+    vat_back = -sum((vat for _, _, vat in credits), ZERO)
+    fee_back = sum((WalletTransaction.objects.filter(
+        operator=operator, reference__in=[f"charge:{pk}:fee" for pk, _, _ in credits]).values_list("amount", flat=True)),
+        ZERO) if credits else ZERO
+    rate, _fixed, _label, pct_label = FeeSchedule(operator).at(charge.stopped_at)
+    percentage_fee = quantize(charge.price * rate, currency)
+    total = refunded + amount
+    if total >= charge.price:  # the last refund takes exactly what is left
+        vat_total, fee_total = charge.vat_amount, percentage_fee
+    else:
+        vat_total = quantize(charge.vat_amount * total / charge.price, currency)
+        fee_total = quantize(total * rate, currency)
+    vat = max(min(vat_total, charge.vat_amount) - vat_back, ZERO)
+    fee = max(min(fee_total, percentage_fee) - fee_back, ZERO)
+    return vat, fee, pct_label
 
 
-def _refund_rows(operator, charge, amount, *, at, credit_id):
-    rows = entry_rows(operator=operator, schedule=FeeSchedule(operator), charge_id=credit_id,
-                      name=charge.external_id or str(charge.pk), price=-amount, vat=-_refund_vat(charge, amount),
-                      at=charge.stopped_at, is_credit=True)
-    created, completed = LEDGER_FIELDS.index("created_at"), LEDGER_FIELDS.index("completed_at")
-    note = LEDGER_FIELDS.index("note")
-    out = []
-    for row in rows:
-        row = list(row)
-        row[created] = row[completed] = at  # posted now, priced as the charge was
-        row[note] = row[note].replace("Credit of charge", "Refund of charge")
-        out.append(tuple(row))
-    return out
+def _refund_rows(operator, charge, amount, *, at, credit_id, split=None):
+    """The ledger rows (LEDGER_FIELDS order) of a refund: posted now, priced as the charge was."""
+    vat, fee, pct_label = split or _refund_split(operator, charge, amount)
+    name, currency = charge.external_id or str(charge.pk), operator.currency
+    rows = [(operator.pk, at, at, "charge", Kind.CHARGE_INCOME, "complete", -amount, -vat, currency, "CHARGE",
+             str(credit_id), f"charge:{credit_id}:income", f"Refund of charge {name}")]
+    if fee:
+        rows.append((operator.pk, at, at, "charge", Kind.PLATFORM_FEE, "complete", fee, ZERO, currency, "CHARGE",
+                     str(credit_id), f"charge:{credit_id}:fee", f"Platform fee refund ({pct_label}) for {name}"))
+    return rows
 
 
 @transaction.atomic
@@ -386,12 +477,12 @@ def refund(*, operator: Operator, actor, charge_id: int, amount, token: str, rea
         raise NotAllowed(f"The balance ({format_money(quote['balance'], operator.currency)}) does not cover this "
                          f"refund: deposit money first.", field="amount")
     at = timezone.now()
+    split = _refund_split(operator, charge, amount)  # before the credit exists: it counts earlier ones
     credit = Charge.objects.create(
         operator=operator, charge_point_id=charge.charge_point_id, type=charge.type, state=Charge.State.COMPLETED,
         started_at=charge.started_at, stopped_at=at, consumed_kwh=Decimal("0"), price=-amount,
-        vat_amount=-_refund_vat(charge, amount), currency=charge.currency, credit_of=charge,
-        failure_reason="", created_at=at)
-    rows = _refund_rows(operator, charge, amount, at=at, credit_id=credit.pk)
+        vat_amount=-split[0], currency=charge.currency, credit_of=charge, failure_reason="", created_at=at)
+    rows = _refund_rows(operator, charge, amount, at=at, credit_id=credit.pk, split=split)
     WalletTransaction.objects.bulk_create([
         WalletTransaction(**{f if f != "operator" else "operator_id": v for f, v in zip(LEDGER_FIELDS, row, strict=True)})
         for row in rows])
@@ -437,6 +528,24 @@ def _reason(code, text):
     return code, text or REASON_TEXTS.get(code, "")
 
 
+def clean_bank_text(value: str, limit=200) -> str:
+    """Text a bank wrote (a reason, an additional info line): whitespace runs become one space and
+    characters that are not printable (controls, bidi overrides) are dropped, so the bank's answer
+    is applied, never refused for its formatting (found in review: a rejection whose text had a
+    line break was ignored and its money never came back)."""
+    text = " ".join((value or "").split())
+    return "".join(ch for ch in text if ch.isprintable())[:limit]
+
+
+def clean_reason_code(value: str) -> tuple[str, str]:
+    """(code, extra text): an ISO 20022 code is 1–4 ASCII letters and digits; anything else is
+    reported as NARR with what the bank sent kept in the text."""
+    code = (value or "").strip().upper()
+    if code and len(code) <= 4 and code.isascii() and code.isalnum():
+        return code, ""
+    return "NARR", clean_bank_text(f"code {value}", 60) if (value or "").strip() else ""
+
+
 REASON_TEXTS = {  # the ISO 20022 external status reason codes banks send most for credit transfers
     "AC01": "Incorrect account number", "AC04": "Closed account number", "AC06": "Blocked account",
     "AG01": "Transaction forbidden", "AM04": "Insufficient funds", "AM05": "Duplication",
@@ -447,16 +556,20 @@ REASON_TEXTS = {  # the ISO 20022 external status reason codes banks send most f
 
 
 @transaction.atomic
-def mark_failed(*, payout: Payout, code: str, text: str = "", actor=None, at=None) -> bool:
+def mark_failed(*, payout: Payout, code: str, text: str = "", actor=None, at=None, _not_exported=False) -> bool:
     """The bank rejected or returned the transfer: the payout fails with the bank's reason, and
     its money (amount and fee) goes back on the wallet as one ledger entry — once. The next close
-    pays it out again. False when it had already failed (nothing changes)."""
+    pays it out again. False when it had already failed (nothing changes). Only an exported or
+    paid payout can fail (the export itself fails a pending one whose account no longer
+    validates, `_not_exported`)."""
     code, text = _reason(code, text)
     payout = _locked(payout)
     if payout.state in (Payout.State.FAILED, Payout.State.RETURNED):
         return False
-    if payout.state not in (Payout.State.EXPORTED, Payout.State.PAID, Payout.State.PENDING):
-        raise NotAllowed(f"{payout.reference} is {payout.get_state_display().lower()}: it cannot fail.")
+    can_fail = {Payout.State.EXPORTED, Payout.State.PAID} | ({Payout.State.PENDING} if _not_exported else set())
+    if payout.state not in can_fail:
+        raise NotAllowed(f"{payout.reference} is {payout.get_state_display().lower()}: only an exported or paid "
+                         f"payout can fail.")
     before = payout.state
     at = at or timezone.now()
     payout.state, payout.failed_at, payout.reason_code, payout.reason_text = Payout.State.FAILED, at, code, text

@@ -68,8 +68,11 @@ def _two_step(request, *, form_class, template, quote, run, done_url, extra=None
             else:
                 action = outcome.action
                 text = (f"{action.get_kind_display()} of {format_money(action.amount, action.currency)} "
-                        f"{'was already recorded' if outcome.repeated else 'recorded'}. Balance after: "
-                        f"{format_money(action.balance_after, action.currency)}.")
+                        f"{'was already recorded' if outcome.repeated else 'recorded'}. ")
+                if action.state == action.State.PENDING:
+                    text += "It is credited to your balance once the platform confirms the money arrived."
+                else:
+                    text += f"Balance after: {format_money(action.balance_after, action.currency)}."
                 (messages.info if outcome.repeated else messages.success)(request, text)
                 return redirect(done_url)
         else:

@@ -25,3 +25,13 @@ def paying(worked_example):  # noqa: F811 - the imported fixture
     payout_fee()
     bank_account(worked_example, holder_name="Worked Example ApS")
     return worked_example
+
+
+def credited(operator, amount, token="t" * 16, bank_reference="R"):
+    """A deposit recorded by the operator and confirmed by platform staff (credited)."""
+    from payouts import services
+
+    outcome = services.deposit(operator=operator, actor=None, amount=amount, bank_reference=bank_reference,
+                               token=token)
+    services.confirm_deposit(action=outcome.action, actor=None)
+    return outcome.action

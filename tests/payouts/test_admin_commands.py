@@ -6,7 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
-from payouts import services
+from payouts import export, services
 from payouts.models import Payout, PayoutBatch
 from portal.models import AuditEvent
 from tests.billing.conftest import staff_sign_in
@@ -53,6 +53,7 @@ def test_admin_bank_report_refuses_a_bad_file(staff):
 def test_admin_mark_failed_asks_for_the_reason_code(staff):
     op = OperatorFactory()
     p = pending(op, "100.00")
+    export.export_all()
     ask = staff.post("/admin/payouts/payout/", {"action": "mark_failed", "_selected_action": [p.pk]})
     assert ask.status_code == 200 and "reason_code" in ask.content.decode()
     staff.post("/admin/payouts/payout/", {"action": "mark_failed", "_selected_action": [p.pk], "reason_code": "AC06",

@@ -13,7 +13,7 @@ from payouts import services
 from payouts.models import Payout
 from tests.billing.conftest import CLOSE_DAY, NOV, at, charge, charge_points, deposit
 from tests.factories import OperatorFactory
-from tests.payouts.conftest import bank_account, payout_fee
+from tests.payouts.conftest import bank_account, credited, payout_fee
 
 postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL row locks")
 
@@ -193,8 +193,12 @@ def test_the_next_statement_shows_the_returned_payout_and_deposits(paying):
     billing.close_operator_month(operator=paying, period=NOV, today=CLOSE_DAY, send=False,
                                  settle_at=moment(2026, 12, 1, 3))
     first = Payout.objects.get()
+    from payouts import export
+
+    export.export_all(at=first.created_at + timedelta(minutes=5))
     services.mark_failed(payout=first, code="AC06", at=first.created_at + timedelta(hours=1))
-    services.deposit(operator=paying, actor=None, amount="40.00", bank_reference="R1", token="d" * 16)
+    first.refresh_from_db()
+    credited(paying, "40.00")
     dec = billing.close_operator_month(operator=paying, period=NOV.replace(month=12), today=NOV.replace(
         year=2027, month=1), send=False)
     second = Payout.objects.exclude(pk=first.pk).get()

@@ -168,11 +168,14 @@ def test_bad_reports_are_refused_clearly_and_entities_are_not_read(data, message
 @pytest.mark.django_db
 def test_a_failed_payout_is_never_exported_again(eur_and_dkk):
     dkk = eur_and_dkk["dkk"]
-    services.mark_failed(payout=dkk, code="AC04")  # failed before export (e.g. staff saw the account closed)
+    with pytest.raises(services.NotAllowed, match="only an exported or paid payout can fail"):
+        services.mark_failed(payout=dkk, code="AC04")  # pending: it was never sent
+    [first] = export.export_all(payout_ids=[dkk.pk])
+    services.mark_failed(payout=dkk, code="AC04")  # the bank rejects it
     batches = export.export_all()
     assert {b.currency for b in batches} == {"EUR"}
     dkk.refresh_from_db()
-    assert dkk.state == Payout.State.RETURNED and dkk.batch is None
+    assert dkk.state == Payout.State.RETURNED and dkk.batch == first
     assert export.export_all() == [] and export.export_all(payout_ids=[dkk.pk]) == []
     with pytest.raises(services.NotAllowed):
         services.mark_paid(payout=dkk)

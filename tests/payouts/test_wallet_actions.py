@@ -11,7 +11,7 @@ from payouts.models import Payout, WalletAction
 from portal.models import AuditEvent
 from portal.permissions import Role
 from tests.factories import ChargeFactory, OperatorFactory, member
-from tests.payouts.conftest import bank_account, payout_fee
+from tests.payouts.conftest import bank_account, credited, payout_fee
 
 
 @pytest.fixture
@@ -61,16 +61,40 @@ def test_deposit_confirms_with_the_balance_after_and_posts_once(op, bookkeeper):
     data = {"token": token(bookkeeper, path), "amount": "1 250.50", "bank_reference": "NDEA-778812", "note": ""}
     review = bookkeeper.post(path, data)
     assert review.status_code == 200 and review.context["confirming"]
-    assert "1\u202f250.50 DKK" in review.content.decode() and balance(op) == 0  # nothing posted yet
-    done = bookkeeper.post(path, {**data, "confirm": "yes"})
-    assert done.status_code == 302
+    assert "1\u202f250.50 DKK" in review.content.decode() and not WalletAction.objects.exists()  # nothing yet
+    done = bookkeeper.post(path, {**data, "confirm": "yes"}, follow=True)
+    assert "credited to your balance once the platform confirms" in done.content.decode()
+    assert "NDEA-778812" in done.content.decode()  # listed under Deposits, awaiting confirmation
     again = bookkeeper.post(path, {**data, "confirm": "yes"}, follow=True)  # the double submit
     assert "already recorded" in again.content.decode()
-    assert balance(op) == D("1250.50") and WalletAction.objects.count() == 1
+    action = WalletAction.objects.get()
+    # Only the operator's word so far: not in the balance, cannot be withdrawn or settle anything.
+    assert action.state == WalletAction.State.PENDING and balance(op) == 0
+    assert not WalletTransaction.objects.filter(operator=op, kind="deposit").exists()
+    assert services.confirm_deposit(action=action, actor=None) is True
+    assert services.confirm_deposit(action=action, actor=None) is False  # once
+    assert balance(op) == D("1250.50")
     entry = WalletTransaction.objects.get(operator=op, kind="deposit")
     assert "NDEA-778812" in entry.note
     event = AuditEvent.objects.get(verb="wallet.deposit")
     assert event.actor.email and event.changes["amount"]["after"] == "1250.50"
+    assert AuditEvent.objects.filter(verb="wallet.deposit_confirmed").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_rejected_deposit_credits_nothing_and_says_why(op, bookkeeper):
+    from django.urls import reverse
+
+    outcome = services.deposit(operator=op, actor=None, amount="999999999.00", bank_reference="FAKE", token="x" * 16)
+    with pytest.raises(services.NotAllowed):
+        services.reject_deposit(action=outcome.action, actor=None, note="  ")
+    assert services.reject_deposit(action=outcome.action, actor=None, note="No such transfer on 2 Dec") is True
+    assert services.confirm_deposit(action=outcome.action, actor=None) is False
+    assert balance(op) == 0
+    page = bookkeeper.get(reverse("charging:wallet", args=[op.slug])).content.decode()
+    assert "Not received" in page and "No such transfer on 2 Dec" in page
+    quote = services.withdraw_quote(op)
+    assert quote["available"] == 0
 
 
 @pytest.mark.django_db
@@ -92,14 +116,16 @@ def test_a_currency_without_decimals(login):
     response, _ = submit(client, url(op, "deposit"), {"amount": "100.5", "bank_reference": "X1"})
     assert "ISK amounts have no decimals" in " ".join(response.context["form"].errors["amount"])
     response, _ = submit(client, url(op, "deposit"), {"amount": "100", "bank_reference": "X1"})
-    assert response.status_code == 302 and balance(op) == D("100")
+    assert response.status_code == 302
+    services.confirm_deposit(action=WalletAction.objects.get(operator=op), actor=None)
+    assert balance(op) == D("100")
 
 
 @pytest.mark.django_db
 def test_withdraw_up_to_the_balance_less_the_fee(op, bookkeeper):
     payout_fee()
     bank_account(op)
-    services.deposit(operator=op, actor=None, amount="100.00", bank_reference="R", token="t" * 16)
+    credited(op, "100.00")
     too_much, _ = submit(bookkeeper, url(op, "withdraw"), {"amount": "95.01"})
     assert too_much.status_code == 400 and "At most 95.00 DKK" in too_much.content.decode()
     done, data = submit(bookkeeper, url(op, "withdraw"), {"amount": "95.00"})
@@ -113,7 +139,7 @@ def test_withdraw_up_to_the_balance_less_the_fee(op, bookkeeper):
 
 @pytest.mark.django_db
 def test_withdraw_without_a_default_account_says_why(op, bookkeeper):
-    services.deposit(operator=op, actor=None, amount="100.00", bank_reference="R", token="t" * 16)
+    credited(op, "100.00")
     page = bookkeeper.get(url(op, "withdraw"))
     assert "No default bank account" in page.content.decode()
     forced = bookkeeper.post(url(op, "withdraw"), {"token": "a" * 32, "amount": "10", "confirm": "yes"})
@@ -210,7 +236,7 @@ def test_overview_shows_the_next_expected_payout(op, bookkeeper, login):
 
     payout_fee()
     bank_account(op)
-    services.deposit(operator=op, actor=None, amount="300.00", bank_reference="R", token="t" * 16)
+    credited(op, "300.00")
     page = bookkeeper.get(reverse("operators:overview", args=[op.slug])).content.decode()
     assert "Next expected payout" in page and "295.00 DKK" in page
     manager = login(member(op, Role.MANAGER))
@@ -244,5 +270,4 @@ def test_the_same_form_submitted_twice_at_once_posts_once():
         t.join(timeout=60)
     assert not errors
     assert sorted(o.repeated for o in outcomes) == [False, True]
-    assert WalletTransaction.objects.filter(operator=op, kind="deposit").count() == 1
-    assert balance(op) == D("75.00")
+    assert WalletAction.objects.filter(operator=op).count() == 1

@@ -57,6 +57,7 @@ def populated(client):
     services.close_operator_month(operator=closed, period=NOV, today=CLOSE_DAY)  # its payout too
     export.export_all()  # a pain.001 batch
     payout_services.deposit(operator=closed, actor=None, amount="10.00", bank_reference="R1", token="fuzz" * 4)
+    payout_services.deposit(operator=closed, actor=None, amount="20.00", bank_reference="R2", token="fuzz" * 5)
     ChargePointFactory(operator=closed).delete()  # leaves a ChargePointRemoval
     level = SupportLevel.objects.create(name="Premium", channels="Email, phone", response_time="4 hours")
     OperatorSupport.objects.create(operator=operator, level=level)

@@ -27,11 +27,14 @@ class Command(BaseCommand):
                 raise CommandError(f"No payout batch {batch}.")
             batches = [found]
         else:
+            problems = []
             try:
-                batches = ([b for b in [export.export_batch(currency=currency.upper())] if b] if currency
-                           else export.export_all())
+                batches = ([b for b in [export.export_batch(currency=currency.upper(), problems=problems)] if b]
+                           if currency else export.export_all(problems=problems))
             except DomainError as exc:
                 raise CommandError(exc.message) from None
+            for problem in problems:
+                self.stderr.write(problem)
         if not batches:
             self.stdout.write("No pending payouts.")
         for b in batches:
