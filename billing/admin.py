@@ -1,7 +1,5 @@
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
-from django.template.response import TemplateResponse
 
 from billing import services, vat
 from billing.models import (
@@ -17,7 +15,7 @@ from billing.models import (
     PlatformSeller,
     SupportLevel,
 )
-from portal.admin import AuditedAdmin, ReadOnlyAdmin
+from portal.admin import AuditedAdmin, ReadOnlyAdmin, ask
 from portal.errors import DomainError
 from portal.forms import Form as PortalForm
 
@@ -198,11 +196,9 @@ class InvoiceAdmin(ReadOnlyAdmin):
     def credit_in_full(self, request, queryset):
         form = CreditForm(request.POST if "reason" in request.POST else None)
         if not form.is_valid():
-            return TemplateResponse(request, "admin/billing/credit_note.html", {
-                **self.admin_site.each_context(request), "title": "Issue credit notes", "form": form,
-                "invoices": queryset, "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-                "opts": self.model._meta,
-            })
+            return ask(self, request, queryset, form, title="Issue credit notes", action="credit_in_full",
+                       submit="Issue credit notes", intro="Each selected invoice is cancelled in full by a credit "
+                       "note of series CN that references it; its total is refunded to the operator's balance.")
         for invoice in queryset:
             try:
                 cn = services.credit_note_issue(invoice=invoice, actor=request.user, reason=form.cleaned_data["reason"])

@@ -4,7 +4,6 @@ decided by the close and never edited here; every step is a service call, audite
 operator's log."""
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -12,7 +11,7 @@ from django.urls import path, reverse
 
 from payouts import bank_reports, export, services
 from payouts.models import Payout, PayoutBatch, WalletAction
-from portal.admin import ReadOnlyAdmin
+from portal.admin import ReadOnlyAdmin, ask
 from portal.errors import DomainError
 
 
@@ -77,10 +76,10 @@ class PayoutAdmin(ReadOnlyAdmin):
     def mark_failed(self, request, queryset):
         form = MarkFailedForm(request.POST if "reason_code" in request.POST else None)
         if not form.is_valid():
-            return TemplateResponse(request, "admin/payouts/mark_failed.html", {
-                **self.admin_site.each_context(request), "title": "Mark payouts failed", "form": form,
-                "payouts": queryset, "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME, "opts": self.model._meta,
-            })
+            return ask(self, request, queryset, form, title="Mark payouts failed", action="mark_failed",
+                       submit="Mark failed", intro="Each selected payout fails with the bank's reason; its amount "
+                       "and fee go back to the operator's wallet as one ledger entry, and the next monthly close "
+                       "pays it out again.")
         for payout in queryset:
             try:
                 changed = services.mark_failed(payout=payout, code=form.cleaned_data["reason_code"],
@@ -174,10 +173,9 @@ class WalletActionAdmin(ReadOnlyAdmin):
     def reject_deposits(self, request, queryset):
         form = RejectDepositForm(request.POST if "note" in request.POST else None)
         if not form.is_valid():
-            return TemplateResponse(request, "admin/payouts/reject_deposits.html", {
-                **self.admin_site.each_context(request), "title": "Reject deposits", "form": form,
-                "actions_": queryset, "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME, "opts": self.model._meta,
-            })
+            return ask(self, request, queryset, form, title="Reject deposits", action="reject_deposits",
+                       submit="Reject deposits", intro="Each selected deposit is marked as not received: nothing is "
+                       "credited, and the operator sees the reason on Wallet transactions.")
         for action in queryset.filter(kind=WalletAction.Kind.DEPOSIT):
             try:
                 changed = services.reject_deposit(action=action, actor=request.user, note=form.cleaned_data["note"])

@@ -3,6 +3,8 @@ portal enforces: `ReadOnlyAdmin` for data only the portal may change, `AuditedAd
 few things staff edit (onboarding operators, their first Admin, fees), which writes the same
 audit event as the portal would."""
 from django.contrib import admin
+from django.contrib.admin import helpers
+from django.template.response import TemplateResponse
 
 from portal import audit
 from portal.models import AuditEvent
@@ -47,3 +49,12 @@ class AuditedAdmin(admin.ModelAdmin):
 class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "operator", "actor_label", "action", "item_type", "item_repr")
     list_filter = ("action", "item_type", "operator")
+
+
+def ask(model_admin, request, queryset, form, *, title, action, submit, intro):
+    """The page an admin action shows to ask for its input (templates/admin/confirm_action.html)."""
+    return TemplateResponse(request, "admin/confirm_action.html", {
+        **model_admin.admin_site.each_context(request), "title": title, "form": form, "items": queryset,
+        "action": action, "submit": submit, "intro": intro, "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "opts": model_admin.model._meta,
+    })

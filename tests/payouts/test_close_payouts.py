@@ -1,10 +1,9 @@
 """The monthly payout in the close: exactly once, with a statement that adds up, and the reasons
 for not paying out."""
-import threading
 from decimal import Decimal as D
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 
 from billing import services as billing
 from billing.models import CloseRun, Invoice
@@ -12,6 +11,7 @@ from operators.models import Fee, Operator, WalletTransaction
 from payouts import services
 from payouts.models import Payout
 from tests.billing.conftest import CLOSE_DAY, NOV, at, charge, charge_points, deposit
+from tests.concurrency import at_once
 from tests.factories import OperatorFactory
 from tests.payouts.conftest import bank_account, credited, payout_fee
 
@@ -150,24 +150,8 @@ def test_two_concurrent_closes_pay_out_once(billing_setup):
     deposit(op, "500.00")
     payout_fee()
     bank_account(op)
-    barrier, errors = threading.Barrier(2), []
-
-    def close():
-        try:
-            barrier.wait(timeout=30)
-            billing.close_operator_month(operator=Operator.objects.get(pk=op.pk), period=NOV, today=CLOSE_DAY,
-                                         send=False)
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=close) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not errors
+    at_once(lambda: billing.close_operator_month(operator=Operator.objects.get(pk=op.pk), period=NOV,
+                                                 today=CLOSE_DAY, send=False))
     assert Payout.objects.filter(operator=op).count() == 1 and debits(op) == 2
     assert balance(op) == D("0.00")
 

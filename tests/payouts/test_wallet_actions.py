@@ -246,28 +246,10 @@ def test_overview_shows_the_next_expected_payout(op, bookkeeper, login):
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL row locks")
 @pytest.mark.django_db(transaction=True)
 def test_the_same_form_submitted_twice_at_once_posts_once():
-    import threading
-
-    from django.db import connections
+    from tests.concurrency import at_once
 
     op = OperatorFactory()
-    barrier, errors, outcomes = threading.Barrier(2), [], []
-
-    def submit_once():
-        try:
-            barrier.wait(timeout=30)
-            outcomes.append(services.deposit(operator=op, actor=None, amount="75.00", bank_reference="R-1",
-                                             token="f" * 32))
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=submit_once) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not errors
+    outcomes = at_once(lambda: services.deposit(operator=op, actor=None, amount="75.00", bank_reference="R-1",
+                                                token="f" * 32))
     assert sorted(o.repeated for o in outcomes) == [False, True]
     assert WalletAction.objects.filter(operator=op).count() == 1
