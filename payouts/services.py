@@ -8,6 +8,7 @@ entries under unique references (`payout:<id>`, `payout:<id>:fee`, `payout:<id>:
 decided and posts nothing more; a crash inside the transaction leaves nothing at all.
 """
 import logging
+import re
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -168,9 +169,8 @@ def monthly_payout(*, operator: Operator, period, invoice=None, at=None) -> Payo
     payout.invoice = invoice or payout.invoice
     payout.created_at = at
     payout.hold_note = operator.payout_hold_note if reason == Payout.SkipReason.HOLD else ""
-    if account is not None:
-        payout.bank_account, payout.holder_name, payout.iban, payout.bic = (
-            account, account.holder_name, account.iban, account.bic)
+    payout.bank_account, payout.holder_name, payout.iban, payout.bic = (
+        (account, account.holder_name, account.iban, account.bic) if account else (None, "", "", ""))
     if reason:
         payout.state, payout.skip_reason, payout.amount, payout.fee = Payout.State.SKIPPED, reason, ZERO, ZERO
         payout.statement = _statement(operator, at=at, balance=balance, fee=ZERO, amount=ZERO)
@@ -190,6 +190,9 @@ def monthly_payout(*, operator: Operator, period, invoice=None, at=None) -> Payo
 
 
 # --- money input --------------------------------------------------------------------------------
+AMOUNT_TEXT = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,15})?", re.ASCII)
+
+
 def parse_amount(value, currency: str, *, field="amount") -> Decimal:
     """A positive amount with at most the currency's minor digits, or a NotAllowed that says why."""
     text = value.strip() if isinstance(value, str) else value
@@ -197,6 +200,10 @@ def parse_amount(value, currency: str, *, field="amount") -> Decimal:
         raise NotAllowed("Enter an amount.", field=field)
     if isinstance(text, str):
         text = text.replace(" ", "").replace("\u202f", "")
+        # Written amounts only: 1e5, +5, 1_000 or "5\t" are numbers to Python, not to a Bookkeeper.
+        if not AMOUNT_TEXT.fullmatch(text):
+            raise NotAllowed("This is not a number: use the digits 0-9 and a decimal point, e.g. 1250.50.",
+                             field=field)
     try:
         number = bounded_decimal(text, limit_digits=12)
     except ValidationError as exc:
