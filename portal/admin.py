@@ -58,3 +58,29 @@ def ask(model_admin, request, queryset, form, *, title, action, submit, intro):
         "action": action, "submit": submit, "intro": intro, "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         "opts": model_admin.model._meta,
     })
+
+
+def _authenticators_read_only():
+    """allauth registers its Authenticator model with a plain, editable admin: staff could change
+    a TOTP authenticator's type to "webauthn" over its secret, and the page then failed with a
+    500 (its str() reads the WebAuthn name; found by the admin fuzz test). Nobody edits an
+    authenticator's raw data: staff may view one and delete it (a member who lost the phone sets
+    up a new one), nothing else."""
+    from allauth.mfa.models import Authenticator
+
+    if admin.site.is_registered(Authenticator):
+        admin.site.unregister(Authenticator)
+
+    class AuthenticatorAdmin(ReadOnlyAdmin):
+        raw_id_fields = ("user",)
+        list_display = ("user", "type", "created_at", "last_used_at")
+        list_filter = ("type", "created_at", "last_used_at")
+        exclude = ("data",)  # the secret is never shown
+
+        def has_delete_permission(self, request, obj=None):
+            return request.user.is_active and request.user.is_superuser
+
+    admin.site.register(Authenticator, AuthenticatorAdmin)
+
+
+_authenticators_read_only()

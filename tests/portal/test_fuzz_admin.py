@@ -136,3 +136,18 @@ def test_a_decimal_that_is_not_a_finite_number_is_refused_not_500(populated, val
     assert response.status_code == 200
     assert "Enter a number." in response.content.decode()
     assert [t.unit_price for t in plan.tiers.order_by("id")] == [t.unit_price for t in tiers]
+
+
+def test_an_authenticator_cannot_be_edited_in_the_admin_and_its_secret_is_not_shown(populated):
+    """Found by this fuzzer on PostgreSQL: allauth's editable admin let staff turn a TOTP
+    authenticator into "webauthn" over its secret, and the page answered 500."""
+    from allauth.mfa.models import Authenticator
+
+    authenticator = Authenticator.objects.filter(type="totp").first()
+    url = f"/admin/mfa/authenticator/{authenticator.pk}/change/"
+    page = populated.get(url)
+    assert page.status_code == 200 and authenticator.data.get("secret", "") not in page.content.decode()
+    response = populated.post(url, {"user": authenticator.user_id, "type": "webauthn", "data": "{}"})
+    assert response.status_code == 403
+    authenticator.refresh_from_db()
+    assert authenticator.type == "totp"
