@@ -128,7 +128,7 @@ def _post_payout(payout, at):
 
 
 # --- the monthly payout (called by the close) ---------------------------------------------------
-def _skip_reason(operator, account, balance, fee, at):
+def _skip_reason(operator, account, balance, fee):
     from billing.models import Invoice
 
     if operator.payout_hold:
@@ -163,7 +163,7 @@ def monthly_payout(*, operator: Operator, period, invoice=None, at=None) -> Payo
     except NoRate:
         fee, reason = ZERO, Payout.SkipReason.NO_RATE
     else:
-        reason = _skip_reason(operator, account, payable_balance(operator, at), fee, at)
+        reason = _skip_reason(operator, account, payable_balance(operator, at), fee)
     payout = existing or Payout(operator=operator, kind=Payout.Kind.MONTHLY, period=period,
                                 currency=operator.currency)
     payout.invoice = invoice or payout.invoice
