@@ -77,3 +77,10 @@ class InvoiceFilterForm(Form):
         if not 2000 <= period.year <= 2999:
             raise forms.ValidationError("Enter a month between 2000 and 2999.")
         return period
+
+
+class EInvoicingForm(Form):
+    einvoice_by_email = forms.BooleanField(
+        required=False, label="Attach the e-invoice to invoice emails",
+        help_text="Each invoice and credit note email then carries the e-invoice (XML) beside the PDF, for "
+                  "bookkeeping systems that read it.")

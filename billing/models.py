@@ -231,6 +231,8 @@ class Invoice(models.Model):
     paid_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
     pdf = models.BinaryField(null=True, blank=True, editable=False)
+    einvoice = models.BinaryField("e-invoice", null=True, blank=True, editable=False,
+                                  help_text="Peppol BIS 3.0 UBL 2.1, its PDF embedded; stored on first use.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = InvoiceQuerySet.as_manager()

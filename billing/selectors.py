@@ -72,7 +72,13 @@ def invoices(*, operator, filters: dict):
 
 def invoice(*, operator, invoice_id: int):
     return (Invoice.objects.filter(operator=operator, pk=invoice_id).exclude(status=Invoice.Status.DRAFT)
-            .defer("pdf").select_related("credit_of").first())
+            .defer("pdf", "einvoice").select_related("credit_of").first())
+
+
+def last_issued(*, operator):
+    """The operator's most recently issued invoice or credit note: its last e-invoice."""
+    return (Invoice.objects.filter(operator=operator, number__isnull=False).only(*LIST_FIELDS, "issued_at")
+            .order_by("-issued_at", "-id").first())
 
 
 def invoice_entries_summary(*, invoice):

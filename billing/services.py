@@ -24,7 +24,7 @@ from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from billing import pricing, vat
+from billing import einvoice, pricing, vat
 from billing.models import (
     CloseRun,
     InstallerSettings,
@@ -135,7 +135,8 @@ def _next_number(series: str, issue_date: date) -> tuple[int, str]:
     return row[0], f"{series}-{issue_date.year}-{row[0]:06d}"
 
 
-def _buyer(operator) -> dict:
+def buyer_snapshot(operator) -> dict:
+    """The buyer as copied onto an invoice issued now."""
     return {"slug": operator.slug, "currency": operator.currency, **{f: getattr(operator, f) for f in BUYER_FIELDS}}
 
 
@@ -147,6 +148,9 @@ def _issue(invoice: Invoice, *, seller, issue_date: date, actor=None, verb="invo
     invoice.issued_at = timezone.now()
     invoice.status = Invoice.Status.ISSUED
     invoice.save()
+    # Its e-invoice must pass every rule before the number is kept: `EInvoiceRejected` rolls the
+    # caller's transaction back, which gives the number back and issues nothing (no fallback).
+    einvoice.checked(invoice)
     audit.record(operator=invoice.operator, actor=actor, action="created", item=invoice, verb=verb,
                  changes=audit.diff({}, {"number": number, "period": invoice.period.isoformat(),
                                          "total": str(invoice.total), "currency": invoice.currency}))
@@ -219,7 +223,7 @@ def invoice_issue(*, operator: Operator, period: date, today: date | None = None
     sub_lines, details = pricing.subscription_lines(operator=operator, period=period)
     invoice = Invoice.objects.create(operator=operator, period=period, series=Invoice.Series.INVOICE,
                                      currency=operator.currency, vat_category="S",
-                                     seller=seller.snapshot(), buyer=_buyer(operator))
+                                     seller=seller.snapshot(), buyer=buyer_snapshot(operator))
     invoice._resumed, invoice._draft_in_db = False, True
     _link_unbilled_fees(invoice, pricing.local_midnight(pricing.next_month(period)))
     preview = _assemble(operator, period, sub_lines, details, pricing.linked_fee_groups(invoice=invoice), seller)
@@ -367,8 +371,12 @@ def close_month(*, period: date, operators=None, today: date | None = None, dry_
         except MonthNotOver:
             raise
         except Exception as exc:  # one operator's failure is reported; the others go on
-            log.exception("monthly close failed for %s %s", operator.slug, period)
-            message = f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, DomainError):  # refused for a reason staff can act on (an e-invoice rule, …)
+                log.warning("monthly close refused for %s %s: %s", operator.slug, period, exc.message)
+                message = exc.message
+            else:
+                log.exception("monthly close failed for %s %s", operator.slug, period)
+                message = f"{type(exc).__name__}: {exc}"
             if not dry_run:
                 CloseRun.objects.create(operator=operator, period=period, started_at=timezone.now(),
                                         outcome=CloseRun.Outcome.FAILED, message=message[:2000])
@@ -474,15 +482,29 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     the email carry the same bytes."""
     from billing.pdf import render_invoice_pdf
 
-    if invoice.pdf:
-        return bytes(invoice.pdf)
-    stored = Invoice.objects.filter(pk=invoice.pk).values_list("pdf", flat=True).first()
-    if stored:
-        return bytes(stored)
-    data = render_invoice_pdf(invoice)
-    Invoice.objects.filter(pk=invoice.pk, pdf__isnull=True).update(pdf=data)
-    invoice.pdf = data
-    return data
+    return _stored_once(invoice, "pdf", lambda: render_invoice_pdf(invoice))
+
+
+def invoice_einvoice(invoice: Invoice) -> bytes:
+    """The invoice's e-invoice (UBL 2.1 with its PDF embedded): built from the issued snapshot,
+    validated again, and stored on first use, like the PDF. Issuing already validated the same
+    document without the attachment, so this cannot fail short of a bug (`EInvoiceRejected`)."""
+    return _stored_once(invoice, "einvoice", lambda: einvoice.checked(invoice, pdf=invoice_pdf(invoice)))
+
+
+def _stored_once(invoice: Invoice, field: str, make) -> bytes:
+    """`field` of the issued invoice, made once and stored write-once (a concurrent first request
+    that loses the race returns the stored bytes, not its own)."""
+    if getattr(invoice, field):
+        return bytes(getattr(invoice, field))
+    stored = Invoice.objects.filter(pk=invoice.pk).values_list(field, flat=True).first()
+    if not stored:
+        data = make()
+        if not Invoice.objects.filter(pk=invoice.pk, **{f"{field}__isnull": True}).update(**{field: data}):
+            data = Invoice.objects.filter(pk=invoice.pk).values_list(field, flat=True).first() or data
+        stored = data
+    setattr(invoice, field, bytes(stored))
+    return bytes(stored)
 
 
 def invoice_send(*, invoice_id: int) -> str:
@@ -510,9 +532,26 @@ def invoice_send(*, invoice_id: int) -> str:
             to=[to],
         )
         message.attach(f"{invoice.number}.pdf", pdf, "application/pdf")
+        if Operator.objects.filter(pk=invoice.operator_id, einvoice_by_email=True).exists():
+            message.attach(f"{invoice.number}.xml", invoice_einvoice(invoice), "application/xml")
         message.send()
         Invoice.objects.filter(pk=invoice.pk).update(emailed_at=timezone.now())
         return "sent"
+
+
+# --- e-invoicing settings -------------------------------------------------------------------------
+@transaction.atomic
+def einvoicing_update(*, operator: Operator, actor, einvoice_by_email: bool) -> dict:
+    """Settings › E-invoicing: whether invoice emails carry the e-invoice. Returns the changes."""
+    locked = Operator.objects.select_for_update().get(pk=operator.pk)
+    changes = audit.diff({"einvoice_by_email": locked.einvoice_by_email}, {"einvoice_by_email": einvoice_by_email})
+    if not changes:
+        return {}
+    locked.einvoice_by_email = operator.einvoice_by_email = einvoice_by_email
+    locked.save(update_fields=["einvoice_by_email"])
+    audit.record(operator=locked, actor=actor, action="updated", item=locked, changes=changes,
+                 verb="operator.einvoicing_updated")
+    return changes
 
 
 # --- installer settings -------------------------------------------------------------------------

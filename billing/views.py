@@ -7,8 +7,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from billing import selectors, services
-from billing.forms import InstallerSettingsForm, InvoiceFilterForm
+from billing import einvoice
+from billing.forms import EInvoicingForm, InstallerSettingsForm, InvoiceFilterForm
 from billing.models import Invoice
+from portal.errors import DomainError
 from portal.forms import posted
 from portal.tenancy import operator_view
 
@@ -106,12 +108,58 @@ def invoice_detail(request, invoice_id):
     })
 
 
-@operator_view(GET="billing:read")
-def invoice_pdf(request, invoice_id):
+def _issued(request, invoice_id) -> Invoice:
     invoice = (Invoice.objects.filter(operator=request.operator, pk=invoice_id, number__isnull=False)
                .select_related("credit_of").first())
     if invoice is None:
         raise Http404("No such invoice")
-    response = HttpResponse(services.invoice_pdf(invoice), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
+    return invoice
+
+
+def _attachment(data: bytes, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(data, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+@operator_view(GET="billing:read")
+def invoice_pdf(request, invoice_id):
+    invoice = _issued(request, invoice_id)
+    return _attachment(services.invoice_pdf(invoice), "application/pdf", f"{invoice.number}.pdf")
+
+
+@operator_view(GET="billing:read")
+def invoice_einvoice(request, invoice_id):
+    """The e-invoice (Peppol BIS 3.0, UBL 2.1 XML with the PDF embedded)."""
+    invoice = _issued(request, invoice_id)
+    try:
+        data = services.invoice_einvoice(invoice)
+    except DomainError as exc:  # validated when issued: only a bug gets here; say so, never a broken file
+        services.log.error("e-invoice of %s failed on download: %s", invoice.number, exc.message)
+        messages.error(request, f"The e-invoice of {invoice.number} could not be produced ({exc.message}). "
+                                "Our team has been notified; the PDF is unaffected.")
+        return redirect("billing:invoice_detail", request.operator.slug, invoice.pk)
+    return _attachment(data, "application/xml", f"{invoice.number}.xml")
+
+
+@operator_view(GET="billing:read", POST="settings:write")
+def einvoicing(request):
+    """Settings › E-invoicing: the operator's e-invoice address, the email setting, the last e-invoice."""
+    operator = request.operator
+    can_edit = "settings:write" in request.operator_perms
+    form = EInvoicingForm(posted(request), initial={"einvoice_by_email": operator.einvoice_by_email})
+    if request.method == "POST":
+        if form.is_valid():
+            changes = services.einvoicing_update(operator=operator, actor=request.user,
+                                                 einvoice_by_email=form.cleaned_data["einvoice_by_email"])
+            messages.success(request, "E-invoicing settings saved." if changes else "Nothing changed.")
+            return redirect("operators:einvoicing", operator.slug)
+        messages.error(request, "E-invoicing settings were not saved. Please correct the fields marked below.")
+    buyer = services.buyer_snapshot(operator)
+    scheme, ident = einvoice.endpoint(buyer)
+    return render(request, "billing/einvoicing.html", {
+        "form": form if can_edit else None, "scheme": scheme, "ident": ident,
+        "scheme_label": einvoice.SCHEME_LABELS.get(scheme, "VAT number"),
+        "last": selectors.last_issued(operator=operator),
+        "tab": "overview",
+    }, status=400 if form.errors else 200)

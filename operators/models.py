@@ -22,6 +22,9 @@ class Operator(models.Model):
     city = models.CharField(max_length=100, blank=True)
     ean = models.CharField("EAN number", max_length=13, blank=True, help_text="GLN-13, optional.")
     po_number = models.CharField("PO number", max_length=64, blank=True)
+    einvoice_by_email = models.BooleanField(
+        "attach the e-invoice to invoice emails", default=False,
+        help_text="The Peppol BIS 3.0 XML travels with the PDF in each invoice and credit note email.")
     payout_hold = models.BooleanField(
         default=False, help_text="Platform staff only: the monthly close makes no payout while set.")
     payout_hold_note = models.CharField(max_length=200, blank=True,
