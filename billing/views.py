@@ -6,8 +6,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from billing import selectors, services
-from billing import einvoice
+from billing import einvoice, selectors, services
 from billing.forms import EInvoicingForm, InstallerSettingsForm, InvoiceFilterForm
 from billing.models import Invoice
 from portal.errors import DomainError
