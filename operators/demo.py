@@ -9,7 +9,8 @@ OPERATORS = {
     "demo": dict(
         name="Demo Charging ApS", country="DK", currency="DKK", vat_number="DK13585628",
         contact_email="hello@demo.example", finance_email="finance@demo.example",
-        street="Vesterbrogade 10", postcode="1620", city="København V", ean="5790000000005",
+        street="Vesterbrogade 10", postcode="1620", city="København V", ean="5790000000005", po_number="PO-2026-0142",
+        einvoice_by_email=True,
     ),
     "nordlys": dict(
         name="Nordlys Energi AS", country="NO", currency="NOK", vat_number="NO995525828MVA",

@@ -65,6 +65,16 @@ def test_database_refuses_changes_to_an_issued_invoice(issued, sql):
 
 @postgres_only
 @pytest.mark.django_db
+def test_database_stores_the_einvoice_once_and_refuses_replacing_it(issued):
+    xml = services.invoice_einvoice(issued)  # the first store of an issued invoice's e-invoice is allowed
+    with pytest.raises(DatabaseError, match="e-invoice"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("UPDATE billing_invoice SET einvoice = 'x'::bytea WHERE id = %s", [issued.pk])
+    assert bytes(Invoice.objects.get(pk=issued.pk).einvoice) == xml
+
+
+@postgres_only
+@pytest.mark.django_db
 def test_database_allows_status_and_mail_marker(issued):
     with connection.cursor() as cursor:
         cursor.execute("UPDATE billing_invoice SET emailed_at = now(), status = 'credited' WHERE id = %s", [issued.pk])

@@ -1,19 +1,22 @@
 """Billing & Support in Chromium: the Bookkeeper opens an invoice and downloads its PDF (whose
-text is checked); the Admin saves installer settings after a bad phone number."""
+text is checked) and its e-invoice (whose number is checked); the Admin saves installer settings after a bad phone number."""
 import io
 import re
 
 import pytest
 from django.core.management import call_command
+from lxml import etree
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
+from billing import einvoice
 from billing.models import InstallerSettings, Invoice
 from operators.models import Operator
 from portal.money import format_money
 from tests.e2e.conftest import sign_in
 
 PASSWORD = "e2e-demo-password"
+NS = {"cbc": einvoice.CBC, "cac": einvoice.CAC}
 
 
 @pytest.fixture
@@ -47,6 +50,15 @@ def test_bookkeeper_opens_an_invoice_and_downloads_its_pdf(page, demo):
     assert f"Invoice {invoice.number}" in text
     assert "Demo Charging ApS" in text and "CPO Platform ApS" in text
     assert format_money(invoice.total, "DKK").replace("\u202f", " ") in text  # e.g. "13 823.45 DKK"
+    # the e-invoice beside it: Peppol BIS 3.0 XML carrying the same number and total
+    with page.expect_download() as info:
+        page.get_by_test_id("download-einvoice").click()
+    download = info.value
+    assert download.suggested_filename == f"{invoice.number}.xml"
+    root = etree.parse(download.path()).getroot()
+    assert root.findtext("cbc:ID", namespaces=NS) == invoice.number
+    assert root.findtext("cac:LegalMonetaryTotal/cbc:PayableAmount", namespaces=NS) == str(invoice.total)
+    assert einvoice.validate(etree.tostring(root)) == []
 
 
 def test_admin_saves_installer_settings_after_a_bad_phone(page, demo):
