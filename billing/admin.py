@@ -176,7 +176,7 @@ class InvoiceAdmin(ReadOnlyAdmin):
     list_display = ("__str__", "operator", "period", "status", "issue_date", "total", "currency")
     list_filter = ("status", "series", "operator")
     search_fields = ("number",)
-    exclude = ("pdf",)
+    exclude = ("pdf", "einvoice")
     inlines = [InvoiceLineInline]
     actions = ["credit_in_full"]
 
