@@ -32,15 +32,26 @@ NS_CREDIT_NOTE = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
 CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
 CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 NS = {"cac": CAC, "cbc": CBC, "inv": NS_INVOICE, "cn": NS_CREDIT_NOTE}
-# Electronic Address Scheme for a party without EAN/GLN, from its VAT number's country: the ISO
-# 6523 ICD of the national company number where Peppol has one (0184 Danish CVR, 0192 Norwegian
-# organisation number, 0007 Swedish, 0213 Finnish, 0211 Italian VAT), else the VAT number scheme.
-VAT_SCHEMES = {"DK": "0184", "NO": "0192", "SE": "0007", "FI": "0213", "DE": "9930", "NL": "9944", "BE": "9925",
-               "FR": "9957", "AT": "9914", "ES": "9920", "IT": "0211", "PL": "9945", "IE": "9935"}
+# Electronic Address Scheme (Peppol EAS code list) of a party without EAN/GLN, by its VAT number's
+# prefix: the ISO 6523 ICD of the national company number where Peppol has one (0184 Danish CVR,
+# 0192 Norwegian organisation number, 0007 Swedish organisation number), else the scheme of the
+# country's VAT number (0211 Italy, 0213 Finland, the 99xx codes). Greece's VAT prefix is EL.
+VAT_SCHEMES = {
+    "DK": "0184", "NO": "0192", "SE": "0007", "FI": "0213", "IT": "0211", "HU": "9910", "AT": "9914",
+    "ES": "9920", "BE": "9925", "BG": "9926", "CH": "9927", "CY": "9928", "CZ": "9929", "DE": "9930",
+    "EE": "9931", "GB": "9932", "XI": "9932", "EL": "9933", "GR": "9933", "HR": "9934", "IE": "9935",
+    "LT": "9937", "LU": "9938", "LV": "9939", "MT": "9943", "NL": "9944", "PL": "9945", "PT": "9946",
+    "RO": "9947", "SI": "9949", "SK": "9950", "FR": "9957",
+}
+COMPANY_NUMBER_SCHEMES = frozenset({"0184", "0192", "0007"})  # written as digits (0184 with "DK")
+EMAIL_SCHEME = "EM"  # the last resort: a party with neither EAN nor a VAT number Peppol can address
 SCHEME_LABELS = {"0088": "EAN number (GLN)", "0184": "CVR number", "0192": "Norwegian organisation number",
-                 "0007": "Swedish organisation number", "0213": "Finnish business ID", "0211": "Italian VAT number"}
+                 "0007": "Swedish organisation number", "0213": "Finnish VAT number", "0211": "Italian VAT number",
+                 EMAIL_SCHEME: "email address"}
 # The Electronic Address Schemes this module may write (a subset of the Peppol EAS code list).
-KNOWN_SCHEMES = frozenset({"0088", *VAT_SCHEMES.values()})
+KNOWN_SCHEMES = frozenset({"0088", EMAIL_SCHEME, *VAT_SCHEMES.values()})
+# Characters an XML 1.0 document cannot hold at all (lxml refuses them).
+XML_REFUSED = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 EXEMPTION = {"AE": ("VATEX-EU-AE", "Reverse charge"), "O": ("VATEX-EU-O", "Not subject to VAT")}
 SETTLEMENT_NOTE = "Settled from your Operator balance when it covers the amount; otherwise by credit transfer."
 REFUND_NOTE = "Refunded to your Operator balance."
@@ -70,7 +81,14 @@ def _el(parent, tag, text=None, **attrs):
     ns = CBC if tag.startswith("cbc:") else CAC
     node = etree.SubElement(parent, f"{{{ns}}}{tag.split(':', 1)[1]}", **attrs)
     if text is not None:
-        node.text = str(text)
+        text = str(text)
+        bad = XML_REFUSED.search(text)
+        if bad:  # e.g. a control character pasted into an address: say which field, never a 500
+            from portal.validators import describe_character
+
+            raise EInvoiceRejected([("XML-CHAR", f"{tag.split(':', 1)[1]} “{XML_REFUSED.sub('', text)[:60]}” holds "
+                                                 f"{describe_character(bad.group())}, which an XML document cannot carry.")])
+        node.text = text
     return node
 
 
@@ -84,22 +102,40 @@ def _number(value) -> str:
 
 
 def endpoint(party: dict) -> tuple[str, str]:
-    """(scheme, id) of a party's Peppol address: its EAN/GLN (0088) when set, else its VAT
-    number under the VAT number's country scheme (CVR 0184 for Denmark, written DK12345678 as
-    PEPPOL-COMMON-R042 asks)."""
+    """(scheme, id) of a party's Peppol address: its EAN/GLN (0088) when set; else its VAT number
+    under the scheme of the VAT number's country (CVR 0184 for Denmark, written DK12345678 as
+    PEPPOL-COMMON-R042 asks; the national company number for NO and SE; the VAT number itself,
+    prefix included, elsewhere); else its finance or contact email (EM); else ("", "")."""
     if party.get("ean"):
         return "0088", party["ean"]
-    vat = (party.get("vat_number") or "").replace(" ", "")
-    country = vat[:2] if vat[:2].isalpha() else party.get("country", "")
-    scheme = VAT_SCHEMES.get(country.upper(), "9930")
-    digits = vat[2:] if vat[:2].isalpha() else vat
-    if scheme in ("0184", "0192", "0007"):  # national company numbers: digits only
-        digits = "".join(ch for ch in digits if ch.isdigit())
+    scheme, ident = _vat_identifier(party)
+    if scheme:
+        return scheme, ident
+    email = party.get("finance_email") or party.get("contact_email") or party.get("email")
+    if email:
+        return EMAIL_SCHEME, email
+    return "", ""
+
+
+def _vat_identifier(party: dict) -> tuple[str, str]:
+    """(scheme, id) of the party's VAT number as a Peppol identifier, or ("", "") when it has none
+    or its country has no scheme."""
+    vat = re.sub(r"[\s.\-]", "", party.get("vat_number") or "").upper()
+    if not vat:
+        return "", ""
+    prefix = vat[:2] if vat[:2].isalpha() else (party.get("country") or "").upper()
+    scheme = VAT_SCHEMES.get(prefix)
+    if scheme is None:
+        return "", ""
+    number = vat[2:] if vat[:2].isalpha() else vat
+    if scheme in COMPANY_NUMBER_SCHEMES:  # national company numbers: digits only
+        digits = "".join(ch for ch in number if ch.isdigit())
         if scheme == "0007":
             digits = digits[:10]  # SE VAT = organisation number + "01"
-    if scheme == "0184":
-        digits = "DK" + digits
-    return scheme, digits
+        return scheme, ("DK" + digits) if scheme == "0184" else digits
+    if scheme == "9927":  # Swiss UID: CHE123456789, without the MWST/TVA/IVA/TPV suffix
+        number = re.sub(r"(MWST|TVA|IVA|TPV)$", "", number)
+    return scheme, prefix + number
 
 
 def address_label(party: dict) -> str:
@@ -111,6 +147,11 @@ def address_label(party: dict) -> str:
 def _party(parent, tag, party: dict, *, with_vat=True):
     p = _el(_el(parent, tag), "cac:Party")
     scheme, ident = endpoint(party)
+    if not ident:
+        rule, who = (("PEPPOL-EN16931-R020", "Seller") if tag.endswith("SupplierParty")
+                     else ("PEPPOL-EN16931-R010", "Buyer"))
+        raise EInvoiceRejected([(rule, f"{who} electronic address MUST be provided: {party.get('name', '')} has "
+                                       "no EAN number, no VAT number Peppol can address and no email.")])
     _el(p, "cbc:EndpointID", ident, schemeID=scheme)
     address = _el(p, "cac:PostalAddress")
     if party.get("street"):
@@ -126,8 +167,8 @@ def _party(parent, tag, party: dict, *, with_vat=True):
         _el(_el(tax, "cac:TaxScheme"), "cbc:ID", "VAT")
     legal = _el(p, "cac:PartyLegalEntity")
     _el(legal, "cbc:RegistrationName", party.get("name", ""))
-    if party.get("vat_number"):  # the company registration number (BR-CO-26 when no VAT id is shown)
-        scheme, ident = endpoint({**party, "ean": ""})
+    scheme, ident = _vat_identifier(party)
+    if ident:  # the company registration number (BR-CO-26 when no VAT id is shown)
         # an ISO 6523 ICD (0184 CVR, 0192, 0007, …) only; the 99xx codes are Peppol address schemes
         _el(legal, "cbc:CompanyID", ident, **({} if scheme.startswith("99") else {"schemeID": scheme}))
     if party.get("finance_email") or party.get("contact_email") or party.get("email"):
@@ -262,7 +303,8 @@ def _en16931():
 
 
 SVRL = "http://purl.oclc.org/dsdl/svrl"
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+# Only our own documents are parsed; still no entities, no network, no huge trees.
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False)
 
 
 def _decimal(text) -> Decimal | None:

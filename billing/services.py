@@ -533,7 +533,10 @@ def invoice_send(*, invoice_id: int) -> str:
         )
         message.attach(f"{invoice.number}.pdf", pdf, "application/pdf")
         if Operator.objects.filter(pk=invoice.operator_id, einvoice_by_email=True).exists():
-            message.attach(f"{invoice.number}.xml", invoice_einvoice(invoice), "application/xml")
+            try:  # the PDF goes out in any case; an e-invoice that cannot be produced is logged
+                message.attach(f"{invoice.number}.xml", invoice_einvoice(invoice), "application/xml")
+            except DomainError as exc:
+                log.error("e-invoice of %s not attached to its email: %s", invoice.number, exc.message)
         message.send()
         Invoice.objects.filter(pk=invoice.pk).update(emailed_at=timezone.now())
         return "sent"

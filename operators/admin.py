@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from operators.forms import OperatorAdminForm
 from operators.models import BankAccount, Fee, Operator, WalletTransaction
 from portal.admin import AuditedAdmin, ReadOnlyAdmin
 
@@ -7,6 +8,8 @@ from portal.admin import AuditedAdmin, ReadOnlyAdmin
 @admin.register(Operator)
 class OperatorAdmin(AuditedAdmin):
     """Staff onboard operators here; changes are audited on the operator's own log."""
+
+    form = OperatorAdminForm
 
     audit_fields = ("slug", "currency", *Operator.SETTINGS_FIELDS, "payout_hold", "payout_hold_note")
     list_display = ("name", "slug", "country", "currency", "vat_number", "payout_hold")

@@ -6,7 +6,36 @@ from operators.validators import COUNTRY_CHOICES, bic_for_iban, normalize_ean, n
 from portal.forms import Form, ModelForm
 
 
-class SettingsForm(ModelForm):
+class CompanyFields:
+    """The checks of the company fields that go onto invoices and e-invoices, shared by Settings
+    and the staff's admin form: the VAT number for its country, the EAN's check digit."""
+
+    def clean(self):
+        cleaned = super().clean()
+        vat = cleaned.get("vat_number")
+        if vat and cleaned.get("country"):
+            try:
+                cleaned["vat_number"] = normalize_vat(cleaned["country"], vat)
+            except ValidationError as exc:
+                self.add_error("vat_number", exc)
+        return cleaned
+
+    def clean_ean(self):
+        return normalize_ean(self.cleaned_data.get("ean", ""))
+
+    def clean_po_number(self):
+        return self.cleaned_data.get("po_number", "").strip()
+
+
+class OperatorAdminForm(CompanyFields, ModelForm):
+    """Django admin's operator form: the text rules of every portal form and the company checks."""
+
+    class Meta:
+        model = Operator
+        fields = "__all__"
+
+
+class SettingsForm(CompanyFields, ModelForm):
     """Company information used on the operator's invoices."""
 
     country = forms.ChoiceField(choices=COUNTRY_CHOICES)
@@ -27,22 +56,6 @@ class SettingsForm(ModelForm):
             self.fields[name].required = True
         self.order_fields(["name", "vat_number", "contact_email", "finance_email",
                            "street", "postcode", "city", "country", "ean", "po_number"])
-
-    def clean(self):
-        cleaned = super().clean()
-        vat = cleaned.get("vat_number")
-        if vat and cleaned.get("country"):
-            try:
-                cleaned["vat_number"] = normalize_vat(cleaned["country"], vat)
-            except ValidationError as exc:
-                self.add_error("vat_number", exc)
-        return cleaned
-
-    def clean_ean(self):
-        return normalize_ean(self.cleaned_data.get("ean", ""))
-
-    def clean_po_number(self):
-        return self.cleaned_data.get("po_number", "").strip()
 
 
 class BankAccountForm(Form):

@@ -28,6 +28,21 @@ def test_staff_edit_of_an_operator_is_audited_on_its_log(staff):
     assert event.changes == {"name": {"before": "Old Name ApS", "after": "New Name ApS"}}
 
 
+@pytest.mark.parametrize("field,value,error", [
+    ("street", "Havne\x0bgade 1", "control character"),
+    ("ean", "5790000000006", "check digit"),
+    ("vat_number", "DK13585627", "check digit"),
+])
+def test_staff_edits_of_an_operator_follow_the_settings_rules(staff, field, value, error):
+    operator = OperatorFactory(country="DK")
+    data = {f: getattr(operator, f) for f in ("name", "slug", "country", "currency", "vat_number", "contact_email",
+                                              "finance_email", "street", "postcode", "city", "ean", "po_number")}
+    response = staff.post(f"/admin/operators/operator/{operator.pk}/change/", {**data, field: value})
+    assert response.status_code == 200 and error in response.content.decode()
+    operator.refresh_from_db()
+    assert getattr(operator, field) != value
+
+
 def test_staff_can_add_a_first_admin_audited_but_not_change_or_delete_memberships(staff):
     operator, user = OperatorFactory(), UserFactory()
     response = staff.post("/admin/members/membership/add/",
