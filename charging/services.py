@@ -51,6 +51,12 @@ def site_delete(*, operator, actor, site_id: int) -> None:
         raise NotAllowed("This site does not exist.")
     if ChargePoint.objects.filter(operator=operator, site=site).exists():
         raise NotAllowed("This site still has charge points. Move or delete them first.")
+    from dashboards.models import Dashboard
+
+    used = list(Dashboard.objects.filter(operator=operator, site=site).values_list("name", flat=True)[:3])
+    if used:  # a dashboard (maybe shared) filters on it: deleting it must never widen what it shows
+        raise NotAllowed(f"This site is the filter of the dashboard{'s' if len(used) > 1 else ''} "
+                         f"{', '.join(f'“{n}”' for n in used)}. Change or delete the dashboard first.")
     audit.record(operator=operator, actor=actor, action="deleted", item=site,
                  changes=audit.deleted_changes(site, Site.AUDIT_FIELDS), verb="site.deleted")
     site.delete()

@@ -116,3 +116,106 @@ class RollupDirty(models.Model):
 
     def __str__(self):
         return f"operator {self.operator_id} on {self.day}"
+
+
+class Dashboard(models.Model):
+    """A dashboard of one kind, its filters and time range, and how it is shared.
+
+    What a shared link shows is this row as saved: kind, filters, range. The token of a public link
+    is stored only as its SHA-256 (`token_hash`); the link is shown once, when it is made.
+    `share_version` goes up whenever the visibility, the password or the token changes: every
+    password session opened before carries an older version and ends."""
+
+    class Kind(models.TextChoices):
+        NETWORK = "network", "Network / Charge points"
+        REVENUE = "revenue", "Revenue"
+        INVOICES = "invoices", "Invoices"
+        ROAMING = "roaming", "Roaming"
+        FAILED = "failed_sessions", "Failed sessions"
+        UTILIZATION = "utilization", "Utilization"
+
+    class Visibility(models.TextChoices):
+        PRIVATE = "private", "Private"
+        PUBLIC = "public", "Public"
+        PASSWORD = "password", "Username & Password"
+
+    class Range(models.TextChoices):
+        LAST_DAYS = "last_days", "Last N days"
+        BETWEEN = "between", "Between two dates"
+
+    operator = models.ForeignKey("operators.Operator", on_delete=models.CASCADE, related_name="dashboards")
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    # filters: a deleted site must never widen what a shared link shows, so a site in use is protected
+    site = models.ForeignKey("charging.Site", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    current_type = models.CharField("AC/DC", max_length=2, blank=True,
+                                    choices=[("", "AC and DC"), ("AC", "AC"), ("DC", "DC")])
+    charge_point_visibility = models.CharField("public/private charge points", max_length=10, blank=True,
+                                               choices=[("", "Public and private"), ("public", "Public"),
+                                                        ("private", "Private")])
+    range_kind = models.CharField("time range", max_length=10, choices=Range.choices, default=Range.LAST_DAYS)
+    last_days = models.PositiveIntegerField("last N days", null=True, blank=True, default=365)
+    date_from = models.DateField(null=True, blank=True)
+    date_to = models.DateField(null=True, blank=True)
+
+    visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PRIVATE)
+    expire_at = models.DateTimeField("expire at", null=True, blank=True)
+    token_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    token_hint = models.CharField(max_length=8, blank=True)
+    share_username = models.CharField("username", max_length=150, blank=True)
+    share_password = models.CharField("password", max_length=128, blank=True)
+    share_version = models.PositiveIntegerField(default=1)
+    locked_at = models.DateTimeField(null=True, blank=True,
+                                     help_text="Set after 50 wrong passwords in an hour: the link answers not available.")
+
+    created_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_viewed_at = models.DateTimeField(null=True, blank=True)
+
+    AUDIT_FIELDS = ("name", "kind", "site", "current_type", "charge_point_visibility", "range_kind", "last_days",
+                    "date_from", "date_to", "visibility", "expire_at", "share_username", "share_password",
+                    "token_hint")
+    AUDIT_SECRET_FIELDS = ("share_password",)
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["operator", "name"])]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_shared(self) -> bool:
+        return self.visibility != self.Visibility.PRIVATE and bool(self.token_hash)
+
+    def is_expired(self, now) -> bool:
+        return self.expire_at is not None and self.expire_at <= now
+
+
+class DashboardAccess(models.Model):
+    """The access log of a shared dashboard. `address` is anonymised for display (IPv4 /24,
+    IPv6 /48); `address_key` is a keyed hash of the full address, used only to count tries."""
+
+    class Outcome(models.TextChoices):
+        VIEWED = "viewed", "Viewed"
+        SIGNED_IN = "signed_in", "Signed in"
+        WRONG_PASSWORD = "wrong_password", "Wrong password"
+        LOCKED_OUT = "locked_out", "Address locked out"
+        LINK_LOCKED = "link_locked", "Link locked"
+        RATE_LIMITED = "rate_limited", "Too many requests"
+
+    dashboard = models.ForeignKey(Dashboard, on_delete=models.CASCADE, related_name="accesses")
+    at = models.DateTimeField()
+    address = models.CharField(max_length=64)
+    address_key = models.CharField(max_length=64)
+    browser = models.CharField(max_length=200, blank=True)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["dashboard", "-at"]),
+                   models.Index(fields=["dashboard", "address_key", "outcome", "at"])]
+
+    def __str__(self):
+        return f"{self.get_outcome_display()} at {self.at:%Y-%m-%d %H:%M}"

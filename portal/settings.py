@@ -62,6 +62,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Shared dashboard links (/d/…): no portal cookie in, none out, their own strict headers.
+    "dashboards.public.PublicLinkMiddleware",
     # Content-Security-Policy on every response, also on the 400s of the encoding check below.
     "csp.middleware.CSPMiddleware",
     # Refuses (400) a request declaring a charset other than UTF-8, or not UTF-8, before anything parses it.

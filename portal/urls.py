@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import views as account_views
+from dashboards import public as public_dashboards
 from portal import views
 
 # Every operator page lives under /o/<operator_slug>/ and is wrapped in portal.tenancy.operator_view.
@@ -22,4 +23,8 @@ urlpatterns = [
     path(OPERATOR, include("payouts.urls")),
     path("invitations/", include("members.invitation_urls")),
     path(OPERATOR, include("charging.urls")),
+    path(OPERATOR + "dashboards/", include("dashboards.urls")),
+    # Shared dashboard links: anonymous, apart from the portal (dashboards.public).
+    path("d/<str:token>/", public_dashboards.public_dashboard, name="public_dashboard"),
+    path("d/<str:token>/csv/", public_dashboards.public_csv, name="public_dashboard_csv"),
 ]

@@ -48,6 +48,22 @@
     for (var i = 0; i < selects.length; i++) showDescription(selects[i]);
   }
 
+  // <button data-copy="ID">: copy the value (or text) of element ID to the clipboard, say so.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-copy]");
+    if (!button) return;
+    var source = document.getElementById(button.getAttribute("data-copy"));
+    if (!source) return;
+    var text = source.value !== undefined ? source.value : source.textContent;
+    var done = function () { button.textContent = "Copied"; };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, function () { source.select && source.select(); });
+    } else if (source.select) {  // plain http: select it and use the older command
+      source.select();
+      if (document.execCommand("copy")) done();
+    }
+  });
+
   document.addEventListener("DOMContentLoaded", syncAll);
   window.addEventListener("pageshow", syncAll);
   document.addEventListener("htmx:afterSettle", syncAll);
