@@ -237,3 +237,12 @@ class PayoutFactory(factory.django.DjangoModelFactory):
                                               "invoice_settled": "-185.50", "other": "0.00", "balance": "1239.50",
                                               "payout_fee": "-5.00", "amount": "-1234.50", "closing_balance": "0.00"})
     created_at = factory.LazyFunction(timezone.now)
+
+
+class DashboardFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "dashboards.Dashboard"
+
+    operator = factory.SubFactory(OperatorFactory)
+    name = factory.Sequence(lambda n: f"Dashboard {n}")
+    kind = "network"

@@ -52,6 +52,7 @@ OBJECT_FACTORIES = {
     "import_id": lambda op: factories.CdrImportFactory(operator=op).pk,
     "invoice_id": lambda op: factories.issued_invoice(op).pk,
     "payout_id": lambda op: factories.PayoutFactory(operator=op).pk,
+    "dashboard_id": lambda op: factories.DashboardFactory(operator=op).pk,
 }
 
 
