@@ -37,6 +37,7 @@ from django.utils import timezone
 from charging.bulk import insert_ignore, is_postgresql
 from charging.ledger import LEDGER_COLUMNS, FeeSchedule, FxMissing, convert, entry_rows, insert_and_post_sql
 from charging.models import CdrImport, Charge, ChargePoint
+from dashboards import rollups
 from operators.models import WalletTransaction
 from portal import audit
 from portal.money import minor_unit, quantize
@@ -378,6 +379,13 @@ def _write_batch(*, operator, cdr_import, processed, sessions, credits, errors, 
                                            is_credit=bool(p.credit_reference_id)))
             insert_ignore(WalletTransaction, LEDGER_COLUMNS, rows)
         imported = len(new)
+        # The days of what this batch inserted are dirty, in its transaction (before the import's
+        # row is locked below: every writer takes the locks in that order). One refresh is
+        # enqueued when the import ends (`_finish`), not one per batch.
+        rollups.mark_charges(operator.pk, [
+            inserted[cdr_id].started_at if inserted[cdr_id].credit_reference_id
+            else (inserted[cdr_id].started_at, inserted[cdr_id].stopped_at) for _, cdr_id in new],
+            enqueue_refresh=False)
         # skipped: twice in this file, imported before, or inserted meanwhile by a concurrent import
         skipped = duplicates + (attempted - imported)
         errors.sort(key=lambda e: e["index"])
@@ -624,6 +632,7 @@ def _finish(cdr_import, actor, state, message):
     CdrImport.objects.filter(pk=cdr_import.pk).update(state=state, message=message[:255],
                                                       finished_at=timezone.now())
     cdr_import.refresh_from_db()
+    rollups.enqueue(cdr_import.operator_id)  # after commit: the days its batches marked
     audit.record(operator=cdr_import.operator, actor=actor, action="created", item=cdr_import,
                  verb="charges.cdr_import_finished" if state == CdrImport.State.DONE else "charges.cdr_import_failed",
                  changes={k: {"before": None, "after": getattr(cdr_import, k)}

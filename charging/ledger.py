@@ -21,10 +21,12 @@ from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from charging.bulk import insert_ignore, staged
+from dashboards import rollups
 from operators.models import Fee, WalletTransaction
 from portal.money import minor_unit
 
@@ -156,11 +158,14 @@ def post_charges(*, operator, charges, schedule: FeeSchedule | None = None) -> N
     concurrent jobs: each entry is inserted with ON CONFLICT DO NOTHING on its unique reference,
     so it exists at most once."""
     schedule = schedule or FeeSchedule(operator)
-    rows = []
+    rows, started = [], []
     for charge in charges:
         if postable(charge):
             rows.extend(entries_for(charge, operator=operator, schedule=schedule))
-    insert_ignore(WalletTransaction, LEDGER_COLUMNS, rows)
+            started.append(charge.started_at)
+    with transaction.atomic():  # the fees of those days change: marked with the entries
+        insert_ignore(WalletTransaction, LEDGER_COLUMNS, rows)
+        rollups.mark_charges(operator.pk, started)
 
 
 def insert_and_post_sql(*, operator, model, fields: list[str], rows: list[tuple], schedule: FeeSchedule

@@ -117,10 +117,7 @@ def _split(start: date, end: date) -> tuple[list[date], list[tuple[date, date]]]
 
 
 def _fresh(operator_id: int) -> None:
-    try:  # TEMPORARY until the rollups branch lands
-        from dashboards import rollups
-    except ImportError:
-        return
+    from dashboards import rollups
 
     rollups.ensure_fresh(operator_id)
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from charging.ledger import LEDGER_FIELDS, FeeSchedule, FxMissing, convert
 from charging.models import Charge
+from dashboards import rollups
 from operators.models import BankAccount, Fee, Operator, WalletTransaction
 from operators.validators import parse_bic, parse_iban
 from payouts.models import Payout, WalletAction
@@ -490,6 +491,7 @@ def refund(*, operator: Operator, actor, charge_id: int, amount, token: str, rea
         started_at=charge.started_at, stopped_at=at, consumed_kwh=Decimal("0"), price=-amount,
         vat_amount=-split[0], currency=charge.currency, credit_of=charge, failure_reason="", created_at=at)
     rows = _refund_rows(operator, charge, amount, at=at, credit_id=credit.pk, split=split)
+    rollups.mark_charges(operator.pk, [credit.started_at])  # a credit counts on its started_at day
     WalletTransaction.objects.bulk_create([
         WalletTransaction(**{f if f != "operator" else "operator_id": v for f, v in zip(LEDGER_FIELDS, row, strict=True)})
         for row in rows])
