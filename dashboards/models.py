@@ -149,7 +149,7 @@ class Dashboard(models.Model):
     # filters: a deleted site must never widen what a shared link shows, so a site in use is protected
     site = models.ForeignKey("charging.Site", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     current_type = models.CharField("AC/DC", max_length=2, blank=True,
-                                    choices=[("", "AC and DC"), ("AC", "AC"), ("DC", "DC")])
+                                    choices=[("", "AC and DC"), ("ac", "AC"), ("dc", "DC")])
     charge_point_visibility = models.CharField("public/private charge points", max_length=10, blank=True,
                                                choices=[("", "Public and private"), ("public", "Public"),
                                                         ("private", "Private")])

@@ -173,7 +173,7 @@ def network(dashboard, start, end, currency):
                 for m in months(start, end)]
     by_point = measures(dashboard, start, end, "charge_point")
     counts = points.aggregate(
-        all=Count("id"), ac=Count("id", filter=Q(type="AC")), dc=Count("id", filter=Q(type="DC")),
+        all=Count("id"), ac=Count("id", filter=Q(type="ac")), dc=Count("id", filter=Q(type="dc")),
         public=Count("id", filter=Q(visibility="public")), private=Count("id", filter=Q(visibility="private")))
     active = sum(1 for pk in points.values_list("id", flat=True) if by_point.get(pk, {}).get("sessions"))
     status = [{"group": label, "count": n} for label, n in (

@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=100)),
                 ('kind', models.CharField(choices=[('network', 'Network / Charge points'), ('revenue', 'Revenue'), ('invoices', 'Invoices'), ('roaming', 'Roaming'), ('failed_sessions', 'Failed sessions'), ('utilization', 'Utilization')], max_length=20)),
-                ('current_type', models.CharField(blank=True, choices=[('', 'AC and DC'), ('AC', 'AC'), ('DC', 'DC')], max_length=2, verbose_name='AC/DC')),
+                ('current_type', models.CharField(blank=True, choices=[('', 'AC and DC'), ('ac', 'AC'), ('dc', 'DC')], max_length=2, verbose_name='AC/DC')),
                 ('charge_point_visibility', models.CharField(blank=True, choices=[('', 'Public and private'), ('public', 'Public'), ('private', 'Private')], max_length=10, verbose_name='public/private charge points')),
                 ('range_kind', models.CharField(choices=[('last_days', 'Last N days'), ('between', 'Between two dates')], default='last_days', max_length=10, verbose_name='time range')),
                 ('last_days', models.PositiveIntegerField(blank=True, default=365, null=True, verbose_name='last N days')),

@@ -243,7 +243,7 @@ def test_query_parameters_on_a_public_link_change_nothing(operator, admin, query
     SiteFactory(operator=operator, name="Secret Depot")
     dashboard, token = make(operator, admin)
     services.dashboard_update(operator=operator, actor=admin, dashboard_id=dashboard.pk,
-                              data={"site": site, "visibility": "public", "current_type": "AC"})
+                              data={"site": site, "visibility": "public", "current_type": "ac"})
     client = Client()
     plain = client.get(url(token)).content
     assert client.get(url(token) + query).content == plain
