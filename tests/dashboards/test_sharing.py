@@ -334,3 +334,15 @@ def test_the_access_log_is_for_admins_and_anonymises_addresses(operator, admin, 
     assert "203.0.113.0/24" in page and "203.0.113.77" not in page and "2001:db8:abcd::/48" in page
     assert "Wrong password" in page and "Signed in" in page
     assert login(member(operator, Role.MANAGER)).get(log_url).status_code == 403
+
+
+@pytest.mark.django_db
+def test_link_tokens_stay_out_of_the_logs(operator, admin, caplog):
+    import logging
+
+    from portal.log_filters import RedactLinkTokens
+
+    dashboard, token = make(operator, admin)
+    record = logging.LogRecord("django.request", logging.WARNING, "", 0, "Not Found: %s", (f"/d/{token}/",), None)
+    RedactLinkTokens().filter(record)
+    assert token not in record.getMessage() and record.getMessage() == f"Not Found: /d/…{token[-4:]}/"
