@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(DEV_ENV) $(PY) manage.py migrate --noinput -v0
 	$(DEV_ENV) $(PY) bench/cdr_import.py --charges 100000
 	$(DEV_ENV) $(PY) bench/monthly_close.py --operators 1000 --charges 1000 --workers 2
+	$(DEV_ENV) $(PY) bench/dashboards.py --runs 5
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

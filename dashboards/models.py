@@ -175,7 +175,7 @@ class Dashboard(models.Model):
 
     AUDIT_FIELDS = ("name", "kind", "site", "current_type", "charge_point_visibility", "range_kind", "last_days",
                     "date_from", "date_to", "visibility", "expire_at", "share_username", "share_password",
-                    "token_hint")
+                    "token_hint", "locked_at")
     AUDIT_SECRET_FIELDS = ("share_password",)
 
     class Meta:
@@ -204,6 +204,7 @@ class DashboardAccess(models.Model):
         LOCKED_OUT = "locked_out", "Address locked out"
         LINK_LOCKED = "link_locked", "Link locked"
         RATE_LIMITED = "rate_limited", "Too many requests"
+        DOWNLOADED = "downloaded", "Downloaded CSV"
 
     dashboard = models.ForeignKey(Dashboard, on_delete=models.CASCADE, related_name="accesses")
     at = models.DateTimeField()

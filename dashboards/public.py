@@ -5,9 +5,9 @@ drops the portal's cookies on the way in and any Set-Cookie but the link's own o
 no value taken from the query string — the saved dashboard decides everything. Unknown, private,
 expired, revoked and locked links get one and the same "not available" page.
 """
+from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 
 from dashboards import selectors, services, sharing
@@ -51,8 +51,10 @@ def not_available(request):
 def _same_origin(request) -> bool:
     """The sign-in form posts to its own page; a browser always sends Origin on a POST form."""
     origin = request.headers.get("Origin")
-    return origin is None or url_has_allowed_host_and_scheme(origin + "/", allowed_hosts={request.get_host()},
-                                                             require_https=request.is_secure())
+    if origin is None:
+        return True
+    expected = f"{'https' if request.is_secure() else 'http'}://{request.get_host()}"
+    return origin == expected  # "null" (sandboxed frames, data: pages) is another origin
 
 
 def _gate(request, token):
@@ -62,7 +64,7 @@ def _gate(request, token):
         return None, not_available(request)
     address, browser = client_ip(request) or "", request.headers.get("User-Agent", "")
     if sharing.too_many_views(dashboard, address):
-        sharing.log(dashboard, address, browser, DashboardAccess.Outcome.RATE_LIMITED)
+        sharing.log_once_a_minute(dashboard, address, browser, DashboardAccess.Outcome.RATE_LIMITED)
         response = render(request, "dashboards/public/message.html", {
             "title": "Too many requests", "message": "This link was opened too often from your address. "
                                                      "Wait a minute and try again."}, status=429)
@@ -79,29 +81,41 @@ def _sign_in(request, dashboard, token, address, browser):
     if request.method == "POST":
         if not _same_origin(request):
             return HttpResponse("Forbidden", status=403, content_type="text/plain")
-        if sharing.locked_out(dashboard, address):
-            sharing.log(dashboard, address, browser, DashboardAccess.Outcome.LOCKED_OUT)
+        with transaction.atomic():
+            # one attempt at a time per link: parallel posts cannot all pass the count before any is logged
+            Dashboard.objects.select_for_update().filter(pk=dashboard.pk).first()
+            outcome = _attempt(request, dashboard, token, address, browser)
+        if not isinstance(outcome, str):
+            return outcome
+        error, status = "Wrong username or password.", 401
+        if outcome == "locked out":
             error, status = (f"Too many wrong passwords from your address. Try again in "
                              f"{int(sharing.ADDRESS_WINDOW.total_seconds() // 60)} minutes."), 429
-        elif sharing.check_password(dashboard, request.POST.get("username", "")[:150],
-                                    request.POST.get("password", "")[:128]):
-            sharing.log(dashboard, address, browser, DashboardAccess.Outcome.SIGNED_IN)
-            response = redirect(request.path)
-            response.status_code = 303
-            response.set_cookie(sharing.COOKIE, sharing.session_value(dashboard), max_age=sharing.COOKIE_MAX_AGE,
-                                path=sharing.cookie_path(token), secure=request.is_secure(), httponly=True,
-                                samesite="Strict")
-            return response
-        else:
-            if sharing.wrong_password(dashboard, address, browser):
-                return not_available(request)
-            error, status = "Wrong username or password.", 401
     response = render(request, "dashboards/public/sign_in.html", {
         "dashboard_name": dashboard.name, "error": error,
         "username": request.POST.get("username", "")[:150] if request.method == "POST" else ""}, status=status)
     if status == 429:
         response["Retry-After"] = str(int(sharing.ADDRESS_WINDOW.total_seconds()))
     return response
+
+
+def _attempt(request, dashboard, token, address, browser):
+    """One sign-in attempt under the link's row lock: a response, or why it was refused
+    ("locked out", "wrong")."""
+    if sharing.locked_out(dashboard, address):
+        sharing.log(dashboard, address, browser, DashboardAccess.Outcome.LOCKED_OUT)
+        return "locked out"
+    if sharing.check_password(dashboard, request.POST.get("username", "")[:150], request.POST.get("password", "")[:128]):
+        sharing.log(dashboard, address, browser, DashboardAccess.Outcome.SIGNED_IN)
+        response = redirect(request.path)
+        response.status_code = 303
+        response.set_cookie(sharing.COOKIE, sharing.session_value(dashboard), max_age=sharing.COOKIE_MAX_AGE,
+                            path=sharing.cookie_path(token), secure=request.is_secure(), httponly=True,
+                            samesite="Strict")
+        return response
+    if sharing.wrong_password(dashboard, address, browser):
+        return not_available(request)
+    return "wrong"
 
 
 @csrf_exempt  # no portal session here to protect; the form checks its Origin
@@ -128,4 +142,7 @@ def public_csv(request, token):
     dashboard, refused = _gate(request, token)
     if refused is not None:
         return refused if dashboard is None or refused.status_code == 429 else not_available(request)
-    return chart_csv(selectors.dashboard_view(dashboard), request.GET.get("chart"), f"dashboard-{dashboard.kind}")
+    response = chart_csv(selectors.dashboard_view(dashboard), request.GET.get("chart"), f"dashboard-{dashboard.kind}")
+    sharing.log(dashboard, client_ip(request) or "", request.headers.get("User-Agent", ""),
+                DashboardAccess.Outcome.DOWNLOADED)  # counted by the rate limit like a page view
+    return response

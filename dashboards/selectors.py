@@ -289,10 +289,12 @@ def failed_sessions(dashboard, start, end, currency):
     by_reason = dict(failures.values("reason").annotate(n=Sum("failed")).values_list("reason", "n"))
     top = sorted(by_reason, key=lambda r: (-by_reason[r], r))[:4]
     per_day = defaultdict(lambda: defaultdict(int))
+    rest = object()  # the other reasons' bucket: never mixed up with a reason called "Other"
     for day, reason, n in failures.values("day", "reason").annotate(n=Sum("failed")).values_list("day", "reason", "n"):
-        per_day[day][reason if reason in top else "Other"] += n
-    reasons = top + (["Other"] if len(by_reason) > len(top) else [])
+        per_day[day][reason if reason in top else rest] += n
+    reasons = top + ([rest] if len(by_reason) > len(top) else [])
     keys = {reason: f"r{i}" for i, reason in enumerate(reasons)}
+    labels = {reason: "Other reasons" if reason is rest else reason for reason in reasons}
     rows = []
     day = start
     while day <= end:
@@ -310,7 +312,7 @@ def failed_sessions(dashboard, start, end, currency):
     reason_rows = [{"reason": r, "failed": by_reason[r]} for r in sorted(by_reason, key=lambda r: (-by_reason[r], r))]
     return [
         Chart("per_day", "Failed sessions per day", [Column("day", "Day", "day"),
-                                                     *[Column(keys[r], r) for r in reasons], Column("total", "Total")],
+                                                     *[Column(keys[r], labels[r]) for r in reasons], Column("total", "Total")],
               rows, [keys[r] for r in reasons], style="stacked"),
         Chart("reasons", "Failed sessions by reason", [Column("reason", "Reason", "text"), Column("failed", "Failed")],
               reason_rows, ["failed"], style="hbars"),

@@ -68,12 +68,38 @@ def anonymised(address: str) -> str:
 
 
 def address_key(address: str) -> str:
-    return hmac.new(settings.SECRET_KEY.encode(), f"dashboard-address:{address}".encode(), hashlib.sha256).hexdigest()
+    """A keyed hash of who is asking: the IPv4 address, or the IPv6 /64 (one household or server
+    holds a whole /64, so counting single IPv6 addresses would not limit anyone)."""
+    try:
+        ip = ipaddress.ip_address(address)
+        if ip.version == 6 and ip.ipv4_mapped:
+            ip = ip.ipv4_mapped
+        who = str(ip) if ip.version == 4 else str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    except ValueError:
+        who = "unknown"
+    return hmac.new(settings.SECRET_KEY.encode(), f"dashboard-address:{who}".encode(), hashlib.sha256).hexdigest()
 
 
 def log(dashboard: Dashboard, address: str, browser: str, outcome: str, now=None) -> None:
     DashboardAccess.objects.create(dashboard=dashboard, at=now or timezone.now(), address=anonymised(address),
                                    address_key=address_key(address), browser=(browser or "")[:200], outcome=outcome)
+
+
+def log_once_a_minute(dashboard: Dashboard, address: str, browser: str, outcome: str) -> None:
+    """For refusals that repeat (too many requests): one row a minute per address, not one per request."""
+    now = timezone.now()
+    if not DashboardAccess.objects.filter(dashboard=dashboard, address_key=address_key(address), outcome=outcome,
+                                          at__gt=now - timedelta(minutes=1)).exists():
+        log(dashboard, address, browser, outcome, now)
+
+
+ACCESS_LOG_DAYS = 180
+
+
+def prune_access_log(now=None) -> int:
+    """Access log rows older than ACCESS_LOG_DAYS go (daily, Celery beat): the log stays bounded."""
+    now = now or timezone.now()
+    return DashboardAccess.objects.filter(at__lt=now - timedelta(days=ACCESS_LOG_DAYS)).delete()[0]
 
 
 def _count(dashboard, outcome, since, key=None) -> int:

@@ -11,3 +11,10 @@ def refresh_rollups(operator_id: int) -> int:
     from dashboards import rollups
 
     return rollups.ensure_fresh(operator_id)
+
+
+@shared_task(name="dashboards.prune_access_log")
+def prune_access_log() -> int:
+    from dashboards import sharing
+
+    return sharing.prune_access_log()

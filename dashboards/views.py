@@ -6,6 +6,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 
 from dashboards import charts, selectors, services, sharing
 from dashboards.forms import DashboardForm, ShareForm
@@ -80,13 +81,16 @@ def _initial(dashboard):
 def _edit_page(request, dashboard, form, share, token=None, status=200):
     """The Edit page. A new link's token is only ever in this one response (after Save made it, or
     Regenerate link): it is stored hashed and cannot be shown again."""
-    return render(request, "dashboards/edit.html", {
+    response = render(request, "dashboards/edit.html", {
         "dashboard": dashboard, "form": form, "share": share, "tab": "dashboards",
         "link": public_url(request, token) if token else None,
         "masked_link": f"{request.build_absolute_uri('/d/')}…{dashboard.token_hint}/" if dashboard.is_shared else None,
         "expired": dashboard.is_expired(timezone.now()),
         "can_see_log": "audit:read" in request.operator_perms,
     }, status=status)
+    if token:  # the one-time link: not for the browser's cache, nor a proxy's
+        add_never_cache_headers(response)
+    return response
 
 
 def _forms(request, dashboard, data=None):

@@ -276,6 +276,8 @@ CELERY_BEAT_SCHEDULE = {
     "members-expiry-daily": {"task": "members.process_membership_expiry", "schedule": crontab(hour=6, minute=0)},
     # The monthly close of the previous month, one task per operator (billing/tasks.py).
     "billing-monthly-close": {"task": "billing.close_month", "schedule": crontab(day_of_month=1, hour=3, minute=0)},
+    # Shared dashboards' access log rows older than 180 days (dashboards/sharing.py).
+    "dashboards-prune-access-log": {"task": "dashboards.prune_access_log", "schedule": crontab(hour=4, minute=30)},
 }
 
 # --- Logging ------------------------------------------------------------------------------------

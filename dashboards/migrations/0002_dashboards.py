@@ -54,7 +54,7 @@ class Migration(migrations.Migration):
                 ('address', models.CharField(max_length=64)),
                 ('address_key', models.CharField(max_length=64)),
                 ('browser', models.CharField(blank=True, max_length=200)),
-                ('outcome', models.CharField(choices=[('viewed', 'Viewed'), ('signed_in', 'Signed in'), ('wrong_password', 'Wrong password'), ('locked_out', 'Address locked out'), ('link_locked', 'Link locked'), ('rate_limited', 'Too many requests')], max_length=20)),
+                ('outcome', models.CharField(choices=[('viewed', 'Viewed'), ('signed_in', 'Signed in'), ('wrong_password', 'Wrong password'), ('locked_out', 'Address locked out'), ('link_locked', 'Link locked'), ('rate_limited', 'Too many requests'), ('downloaded', 'Downloaded CSV')], max_length=20)),
                 ('dashboard', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='accesses', to='dashboards.dashboard')),
             ],
             options={

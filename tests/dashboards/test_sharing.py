@@ -346,3 +346,49 @@ def test_link_tokens_stay_out_of_the_logs(operator, admin, caplog):
     record = logging.LogRecord("django.request", logging.WARNING, "", 0, "Not Found: %s", (f"/d/{token}/",), None)
     RedactLinkTokens().filter(record)
     assert token not in record.getMessage() and record.getMessage() == f"Not Found: /d/…{token[-4:]}/"
+
+
+# --- review findings -----------------------------------------------------------------------------
+@pytest.mark.django_db
+def test_csv_downloads_count_towards_the_rate_limit(operator, admin):
+    dashboard, token = make(operator, admin)
+    client = Client()
+    statuses = [client.get(url(token) + "csv/?chart=fleet", REMOTE_ADDR="203.0.113.5").status_code
+                for _ in range(sharing.VIEWS_PER_MINUTE + 3)]
+    assert statuses[:sharing.VIEWS_PER_MINUTE] == [200] * sharing.VIEWS_PER_MINUTE and statuses[-1] == 429
+    # refusals are logged once a minute, not once per request
+    assert DashboardAccess.objects.filter(dashboard=dashboard, outcome="rate_limited").count() == 1
+
+
+@pytest.mark.django_db
+def test_ipv6_addresses_of_one_64_share_a_lockout(operator, admin):
+    dashboard, token = make(operator, admin, "password")
+    client = Client()
+    for i in range(5):
+        assert sign_in(client, token, password="wrong wrong wrong", ip=f"2001:db8:1:2::{i + 1:x}").status_code == 401
+    assert sign_in(client, token, ip="2001:db8:1:2::ff").status_code == 429
+    assert sign_in(client, token, ip="2001:db8:1:3::1").status_code == 303  # another /64
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("origin,status", [("null", 403), ("https://evil.example", 403), ("http://testserver", 303)])
+def test_the_sign_in_form_takes_posts_from_its_own_origin_only(operator, admin, origin, status):
+    dashboard, token = make(operator, admin, "password")
+    response = Client().post(url(token), {"username": "city", "password": PASSWORD}, HTTP_ORIGIN=origin)
+    assert response.status_code == status
+
+
+@pytest.mark.django_db
+def test_the_page_with_the_one_time_link_is_never_cached(operator, admin, login):
+    dashboard, token = make(operator, admin)
+    response = login(admin).post(reverse("dashboards:regenerate", args=[operator.slug, dashboard.pk]))
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_old_access_log_rows_are_pruned(operator, admin):
+    dashboard, token = make(operator, admin)
+    sharing.log(dashboard, "203.0.113.1", "old", "viewed", now=timezone.now() - timedelta(days=181))
+    sharing.log(dashboard, "203.0.113.1", "new", "viewed")
+    assert sharing.prune_access_log() == 1
+    assert list(DashboardAccess.objects.values_list("browser", flat=True)) == ["new"]

@@ -1,0 +1,100 @@
+"""Benchmark: every dashboard kind over 10 000 charge points and 1 000 000 charges on PostgreSQL
+(not a test; prints figures).
+
+    DATABASE_URL=postgres://… .venv/bin/python bench/dashboards.py [--runs 5]
+
+Needs the operator "scale" of `manage.py seed_demo --scale large` (10 000 charge points, 1 000 000
+charges over a year, rollups rebuilt); creates it when missing. For each kind, a dashboard over
+the last 365 days is rendered through the real page (Django test client, signed in as an Admin:
+tenancy, rollup freshness check, queries, SVG, template), and compared in the same run with the
+same monthly figures computed by one plain SQL GROUP BY over the charges (the baseline a portal
+without rollups would run). Reports the median of `--runs` after one warm-up, and the ratio.
+Target: each page at most as slow as the raw query, and under 150 ms.
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+os.environ.setdefault("DJANGO_DEBUG", "true")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from dashboards import services  # noqa: E402
+from dashboards.models import Dashboard  # noqa: E402
+from members.models import Membership  # noqa: E402
+from operators.models import Operator  # noqa: E402
+
+RAW = """
+SELECT date_trunc('month', started_at AT TIME ZONE %s) AS month, count(*) FILTER (WHERE state <> 'failed'),
+       sum(consumed_kwh), sum(price), count(*) FILTER (WHERE state = 'failed'),
+       count(*) FILTER (WHERE type = 'roaming')
+FROM charging_charge WHERE operator_id = %s AND started_at >= %s GROUP BY 1 ORDER BY 1"""
+
+
+def timed(fn, runs):
+    fn()
+    samples = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(samples)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    if connection.vendor != "postgresql":
+        raise SystemExit("Set DATABASE_URL to a PostgreSQL database.")
+    operator = Operator.objects.filter(slug="scale").first()
+    if operator is None:
+        call_command("seed_demo", scale="large")
+        operator = Operator.objects.get(slug="scale")
+    n_points, n_charges = operator.charge_points.count(), operator.charges.count()
+    admin = Membership.objects.filter(operator=operator, role="admin").select_related("user").first().user
+    client = Client()
+    client.force_login(admin)
+    since = timezone.now() - timezone.timedelta(days=365)
+
+    def raw():
+        with connection.cursor() as cursor:
+            cursor.execute(RAW, [settings.TIME_ZONE, operator.pk, since])
+            return cursor.fetchall()
+
+    baseline = timed(raw, args.runs)
+    print(f"{n_points} charge points, {n_charges} charges; raw GROUP BY over the charges: {baseline:.1f} ms")
+    print(f"{'kind':<18}{'page ms':>10}{'× raw':>8}")
+    worst = 0
+    for kind, label in Dashboard.Kind.choices:
+        dashboard = services.dashboard_create(operator=operator, actor=None, data={
+            "name": f"bench {kind}", "kind": kind, "range_kind": "last_days", "last_days": 365})
+        url = f"/o/{operator.slug}/dashboards/{dashboard.pk}/"
+
+        def page(url=url):
+            response = client.get(url)
+            assert response.status_code == 200, response.status_code
+
+        ms = timed(page, args.runs)
+        worst = max(worst, ms)
+        print(f"{label:<18.18}{ms:>10.1f}{ms / baseline:>8.2f}")
+        dashboard.delete()
+    print(f"worst page {worst:.1f} ms; target ≤ raw ({baseline:.1f} ms) and < 150 ms: "
+          f"{'met' if worst <= max(baseline, 0) and worst < 150 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
