@@ -308,6 +308,8 @@ def _hours_sql(cursor, operator_id, days, scope, params):
             SELECT c.operator_id, c.charge_point_id, date_trunc('second', c.started_at) AS a,
                    LEAST(date_trunc('second', c.stopped_at), date_trunc('second', c.started_at) + %s) AS b
             FROM s0 c WHERE {SESSION} AND c.stopped_at IS NOT NULL
+        ), s_pos AS (  -- a stop before the start (bad clock data) occupies nothing, as in hour_pieces
+            SELECT * FROM s WHERE s.b > s.a
         ), occupied AS (
             SELECT s.operator_id, s.charge_point_id, (h AT TIME ZONE %s)::date AS day,
                    EXTRACT(HOUR FROM h AT TIME ZONE %s)::int AS hour,
@@ -315,7 +317,7 @@ def _hours_sql(cursor, operator_id, days, scope, params):
                    0 AS started
             -- from the instant a's local hour began: a less its local minutes and seconds (never
             -- ambiguous, unlike truncating the local time in a fall-back hour)
-            FROM s CROSS JOIN LATERAL generate_series(
+            FROM s_pos s CROSS JOIN LATERAL generate_series(
                 s.a - ((s.a AT TIME ZONE %s) - date_trunc('hour', s.a AT TIME ZONE %s)), s.b, interval '1 hour') AS h
             WHERE h < s.b
         )

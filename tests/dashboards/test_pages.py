@@ -120,3 +120,18 @@ def test_late_charges_show_at_once(network, login):
                   stopped_at=timezone.make_aware(datetime(2026, 5, 20, 10)))
     after = sum(r["sessions"] for r in selectors.dashboard_view(dashboard, today=TODAY).charts[2].rows)
     assert after == before + 1
+
+
+@pytest.mark.django_db
+def test_a_session_that_stops_before_it_starts_occupies_no_hour(network):
+    """Seen in generated data on a spring-forward day: a wall-clock stop before the start."""
+    from dashboards import rollups
+    from dashboards.models import ChargePointHour
+
+    op, _ = network
+    start = timezone.make_aware(datetime(2026, 3, 29, 3, 5))
+    ChargeFactory(operator=op, charge_point=op.charge_points.first(), started_at=start,
+                  stopped_at=start - timezone.timedelta(minutes=35))
+    rollups.rebuild(op.pk)
+    assert not ChargePointHour.objects.filter(occupied_seconds__lt=0).exists()
+    assert ChargePointHour.objects.get(day=date(2026, 3, 29)).sessions_started == 1

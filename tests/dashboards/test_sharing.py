@@ -282,9 +282,11 @@ def test_edit_save_shows_the_link_once_then_masked_and_audits_visibility(operato
     assert token not in again and f"…{token[-4:]}/" in again
     event = AuditEvent.objects.get(operator=operator, verb="dashboard.visibility_changed")
     assert event.changes["visibility"] == {"before": "private", "after": "public"} and event.actor == admin
-    client.post(edit, {**form, "visibility": "password", "share_username": "city", "share_password": PASSWORD})
-    event = AuditEvent.objects.filter(operator=operator, verb="dashboard.visibility_changed").latest("id")
-    assert event.changes["share_password"]["after"] == "[redacted]" and PASSWORD not in str(event.changes)
+    second = client.post(edit, {**form, "visibility": "password", "share_username": "city", "share_password": PASSWORD})
+    assert second.status_code == 302, re.findall(r"role=\"alert\"[^<]*<?[^<]*", second.content.decode())
+    event = AuditEvent.objects.filter(operator=operator, verb="dashboard.visibility_changed").latest("created_at")
+    assert event.changes.get("share_password", {}).get("after") == "[redacted]", event.changes
+    assert PASSWORD not in str(event.changes)
 
 
 @pytest.mark.django_db
