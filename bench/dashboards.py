@@ -66,7 +66,7 @@ def main():
         operator = Operator.objects.get(slug="scale")
     n_points, n_charges = operator.charge_points.count(), operator.charges.count()
     admin = Membership.objects.filter(operator=operator, role="admin").select_related("user").first().user
-    client = Client()
+    client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(admin)
     since = timezone.now() - timezone.timedelta(days=365)
 
