@@ -1,8 +1,12 @@
 """Dashboards (docs/dashboards.md): the rollup tables every dashboard reads, and the dashboards
 themselves with their sharing (Private / Public link / Username & Password).
 
-Rollups are per charge point, so that editing a charge point (its site, AC/DC, visibility) changes
-no rollup row: the filters join the charge point. Days are local days (settings.TIME_ZONE) of a
+Two levels. Per charge point (`ChargePointDay`, `ChargePointMonth`, `ChargePointHour`,
+`FailureDay`): exact from the charges. Per segment, that is site × AC/DC × public/private
+(`SegmentDay`, `SegmentMonth`) and per network × AC/DC × public/private and hour (`NetworkHour`):
+the charge point rows added up by where each charge point is now (`RollupPlacement`), so that a
+year of 10 000 charge points is read as a few thousand rows. When a charge point moves (another
+site, AC/DC or visibility, by any path), the next refresh moves its history between segments. Days are local days (settings.TIME_ZONE) of a
 charge's `started_at`; a credit counts on its own `started_at` day. They are kept exact by
 `dashboards.rollups`: every write of charges marks its operator-days dirty in the same transaction
 (`RollupDirty`), and a refresh (right after commit, by Celery, and before any dashboard read)
@@ -20,15 +24,17 @@ class Measures(models.Model):
     `revenue` is Σ price (VAT included, credits included as negative amounts), `fees` the platform
     fees posted for those charges (fee refunds of credits included), in the wallet's currency."""
 
-    sessions = models.PositiveIntegerField(default=0)
-    failed = models.PositiveIntegerField(default=0)
-    credits = models.PositiveIntegerField(default=0)
+    # Plain integers (no CHECK ≥ 0): months and segments are kept by adding differences, and a
+    # difference may be negative while it is applied.
+    sessions = models.IntegerField(default=0)
+    failed = models.IntegerField(default=0)
+    credits = models.IntegerField(default=0)
     kwh = models.DecimalField(max_digits=16, decimal_places=3, default=ZERO3)
     revenue = models.DecimalField(max_digits=16, decimal_places=2, default=ZERO2)
     vat = models.DecimalField(max_digits=16, decimal_places=2, default=ZERO2)
     fees = models.DecimalField(max_digits=16, decimal_places=2, default=ZERO2)
     duration_seconds = models.BigIntegerField(default=0, help_text="Σ of the sessions' durations (with a stop).")
-    roaming_sessions = models.PositiveIntegerField(default=0)
+    roaming_sessions = models.IntegerField(default=0)
     roaming_kwh = models.DecimalField(max_digits=16, decimal_places=3, default=ZERO3)
     roaming_revenue = models.DecimalField(max_digits=16, decimal_places=2, default=ZERO2)
 
@@ -44,6 +50,8 @@ class ChargePointDay(Measures):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["operator", "day", "charge_point"], name="rollup_day_key")]
+        # one charge point's history (a move between segments; the top failing charge points)
+        indexes = [models.Index(fields=["charge_point", "day"], name="rollup_day_point")]
 
     def __str__(self):
         return f"{self.charge_point_id} on {self.day}"
@@ -60,9 +68,84 @@ class ChargePointMonth(Measures):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["operator", "month", "charge_point"],
                                                name="rollup_month_key")]
+        indexes = [models.Index(fields=["charge_point", "month"], name="rollup_month_point")]
 
     def __str__(self):
         return f"{self.charge_point_id} in {self.month:%Y-%m}"
+
+
+class Segment(models.Model):
+    """Where a charge point counts: its site (`site_key`, 0 for none: a plain number, so that
+    deleting a site leaves its history to be moved, not cascaded away), AC/DC and visibility."""
+
+    operator = models.ForeignKey("operators.Operator", on_delete=models.CASCADE, related_name="+", db_index=False)
+    site_key = models.BigIntegerField(default=0, help_text="The site's id, 0 for charge points without a site.")
+    current_type = models.CharField(max_length=2)
+    visibility = models.CharField(max_length=10)
+
+    class Meta:
+        abstract = True
+
+
+class SegmentDay(Segment, Measures):
+    """The `ChargePointDay` rows of one local day added up per segment, with the occupied seconds
+    of the day's `ChargePointHour` rows."""
+
+    day = models.DateField()
+    occupied_seconds = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["operator", "day", "site_key", "current_type", "visibility"],
+                                               name="rollup_segment_day_key")]
+        indexes = [models.Index(fields=["operator", "site_key", "day"], name="rollup_segment_day_site")]
+
+    def __str__(self):
+        return f"site {self.site_key} {self.current_type} {self.visibility} on {self.day}"
+
+
+class SegmentMonth(Segment, Measures):
+    """The `SegmentDay` rows of a month added up."""
+
+    month = models.DateField(help_text="The first day of the month.")
+    occupied_seconds = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["operator", "month", "site_key", "current_type", "visibility"],
+                                               name="rollup_segment_month_key")]
+        indexes = [models.Index(fields=["operator", "site_key", "month"], name="rollup_segment_month_site")]
+
+    def __str__(self):
+        return f"site {self.site_key} {self.current_type} {self.visibility} in {self.month:%Y-%m}"
+
+
+class NetworkHour(models.Model):
+    """`ChargePointHour` added up over the whole network per AC/DC and visibility (the heatmap
+    without a site filter: at most 4 × 24 rows a day)."""
+
+    operator = models.ForeignKey("operators.Operator", on_delete=models.CASCADE, related_name="+", db_index=False)
+    current_type = models.CharField(max_length=2)
+    visibility = models.CharField(max_length=10)
+    day = models.DateField()
+    hour = models.PositiveSmallIntegerField()
+    occupied_seconds = models.BigIntegerField(default=0)
+    sessions_started = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["operator", "day", "hour", "current_type", "visibility"],
+                                               name="rollup_network_hour_key")]
+
+    def __str__(self):
+        return f"{self.current_type} {self.visibility} on {self.day} {self.hour:02d}:00"
+
+
+class RollupPlacement(Segment):
+    """The segment a charge point's history is counted in now. A refresh compares it with the
+    charge point and moves the history when they differ."""
+
+    charge_point = models.OneToOneField("charging.ChargePoint", on_delete=models.CASCADE, related_name="+")
+
+    def __str__(self):
+        return f"{self.charge_point_id} in site {self.site_key}"
 
 
 class ChargePointHour(models.Model):
@@ -80,6 +163,8 @@ class ChargePointHour(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["operator", "day", "charge_point", "hour"],
                                                name="rollup_hour_key")]
+        # a site's charge points (the heatmap with a site filter) and a move between segments
+        indexes = [models.Index(fields=["charge_point", "day"], name="rollup_hour_point")]
 
     def __str__(self):
         return f"{self.charge_point_id} on {self.day} {self.hour:02d}:00"

@@ -17,7 +17,10 @@ Definitions (one row per operator, charge point and local day; settings.TIME_ZON
   sessions that started in it (Σ over a day = the day's sessions). A session's occupancy is
   counted for at most OCCUPANCY_CAP after its start (the longest session the CDR import accepts
   by default), so a day's hours depend on a bounded stretch of charges;
-* FailureDay: failed charges per day and failure reason; ChargePointMonth: the month's days added up.
+* FailureDay: failed charges per day and failure reason; ChargePointMonth: the month's days added up;
+* SegmentDay / SegmentMonth: the charge point rows added up per segment (site × AC/DC ×
+  visibility) of the charge point's `RollupPlacement`, with the day's occupied seconds; NetworkHour:
+  the hours added up per AC/DC × visibility.
 
 How they stay exact: every write of charges (or of their fee entries) calls `mark` / `mark_charges`
 in its own transaction: a `RollupDirty` row per operator-day touched. After commit a Celery task
@@ -25,6 +28,10 @@ in its own transaction: a `RollupDirty` row per operator-day touched. After comm
 lost task only delays the work to the next read. `refresh` recomputes the dirty days from the
 charges with one set-based statement per table, then deletes exactly the marks it read: a mark
 made again meanwhile (PostgreSQL: `marked_at` moved on by the upsert) survives for the next refresh.
+Months (per charge point and per segment) are kept by difference: the old days are taken off, the
+recomputed ones added. Before that, `_reconcile` compares every charge point with its placement and
+moves the history of those that moved (site, AC/DC, visibility: by a form, an import, a bulk
+update or a deleted site alike) from the old segment to the new, by difference too.
 """
 import time as clock
 from datetime import UTC, date, datetime, time, timedelta
@@ -33,7 +40,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from dashboards.models import ChargePointDay, ChargePointHour, ChargePointMonth, FailureDay, RollupDirty
+from dashboards.models import (ChargePointDay, ChargePointHour, ChargePointMonth, FailureDay, NetworkHour,
+                               RollupDirty, RollupPlacement, SegmentDay, SegmentMonth)
 
 OCCUPANCY_CAP = timedelta(hours=72)
 LOCK_KEY = 0x524F4C4C  # "ROLL": the first key of the per-operator advisory lock
@@ -146,6 +154,7 @@ def refresh(operator_id: int) -> int:
     with transaction.atomic():
         _lock(operator_id)
         marks = _marks(operator_id)
+        _reconcile(operator_id)
         days = [m[1] for m in marks]
         size = max(len(days), 1) if _pg() else CHUNK  # PostgreSQL: all days in one statement per table
         for start in range(0, len(days), size):
@@ -155,8 +164,9 @@ def refresh(operator_id: int) -> int:
 
 
 def ensure_fresh(operator_id: int) -> int:
-    """Before reading rollups: refresh when anything is marked (one indexed EXISTS otherwise)."""
-    if RollupDirty.objects.filter(operator_id=operator_id).exists():
+    """Before reading rollups: refresh when anything is marked or a charge point has moved (two
+    indexed EXISTS otherwise)."""
+    if RollupDirty.objects.filter(operator_id=operator_id).exists() or _placement_stale(operator_id):
         return refresh(operator_id)
     return 0
 
@@ -173,8 +183,10 @@ def rebuild(operator_id: int | None = None) -> dict:
         with transaction.atomic():
             _lock(op)
             marks = _marks(op)
-            for model in (ChargePointDay, ChargePointMonth, ChargePointHour, FailureDay):
+            for model in (ChargePointDay, ChargePointMonth, ChargePointHour, FailureDay, SegmentDay, SegmentMonth,
+                          NetworkHour, RollupPlacement):
                 model.objects.filter(operator_id=op).delete()
+            _reconcile(op)  # every charge point placed where it is now (no history yet to move)
             if _pg():
                 _recompute(op, None)
             else:  # SQLite: every day a charge touches, as dirty days
@@ -261,10 +273,11 @@ def _recompute(operator_id, days):
     fee_join = (f"LEFT JOIN LATERAL (SELECT w.amount FROM operators_wallettransaction w WHERE {fee} LIMIT 1) w ON true"
                 if pg and days is not None else f"LEFT JOIN operators_wallettransaction w ON {fee}")  # rebuild: hash
     with connection.cursor() as cursor:
-        for model in (ChargePointDay, FailureDay, ChargePointHour):
-            if days is not None:
-                cursor.execute(f"DELETE FROM {model._meta.db_table} WHERE operator_id = %s AND day IN "
-                               f"({', '.join(['%s'] * len(days))})", [operator_id, *map(_param, days)])
+        if days is not None:
+            _months_add(cursor, operator_id, days, -1)  # the old days off the months
+            for model in (ChargePointDay, FailureDay, ChargePointHour, SegmentDay, NetworkHour):
+                cursor.execute(f"DELETE FROM {model._meta.db_table} WHERE operator_id = %s AND {_in('day', days)}",
+                               [operator_id, *map(_param, days)])
         cursor.execute(f"""
             WITH {scope}
             INSERT INTO {ChargePointDay._meta.db_table} (operator_id, charge_point_id, day, {", ".join(MEASURES)})
@@ -291,7 +304,12 @@ def _recompute(operator_id, days):
             _hours_sql(cursor, operator_id, days, scope, params)
         else:
             _hours_python(operator_id, days)
-        _months(cursor, operator_id, days)
+        _segments(cursor, operator_id, days)
+        if days is None:
+            _months_all(cursor, operator_id)
+        else:
+            _months_add(cursor, operator_id, days, +1)  # the recomputed days onto the months
+            _drop_empty_months(cursor, operator_id, days)
 
 
 def _hours_sql(cursor, operator_id, days, scope, params):
@@ -381,27 +399,180 @@ def _hours_python(operator_id, days):
                          sessions_started=s) for (cp, day, hour), (o, s) in rows.items()], batch_size=1000)
 
 
-def _months(cursor, operator_id, days):
-    """The months of `days` (all months when None) from the day rows just written."""
-    table, measures = ChargePointMonth._meta.db_table, ", ".join(MEASURES)
-    sums = ", ".join(f"SUM(r.{m})" for m in MEASURES)
-    if days is None:
-        cursor.execute(f"""
-            INSERT INTO {table} (operator_id, charge_point_id, month, {measures})
-            SELECT r.operator_id, r.charge_point_id, date_trunc('month', r.day)::date, {sums}
-            FROM {ChargePointDay._meta.db_table} r WHERE r.operator_id = %s
-            GROUP BY r.operator_id, r.charge_point_id, date_trunc('month', r.day)
-        """, [operator_id])
-        return
-    months = sorted({d.replace(day=1) for d in days})
-    cursor.execute(f"DELETE FROM {table} WHERE operator_id = %s AND month IN ({', '.join(['%s'] * len(months))})",
-                   [operator_id, *map(_param, months)])
-    rows = [(m, (m + timedelta(days=32)).replace(day=1)) for m in months]
-    cte, params = _values("m", ["lo", "hi"], rows, ["date", "date"])
+def _in(column, values):
+    return f"{column} IN ({', '.join(['%s'] * len(values))})"
+
+
+def _month_of(column):
+    return f"date_trunc('month', {column})::date" if _pg() else f"date({column}, 'start of month')"
+
+
+def _add_into(cursor, model, keys, values, select, params):
+    """INSERT the rows of `select` (keys, then values) into `model`'s table, adding the values to
+    a row that has the same keys (an upsert on the table's unique key)."""
+    table = model._meta.db_table
+    columns = ", ".join([*keys, *values])
+    adds = ", ".join(f"{v} = {table}.{v} + EXCLUDED.{v}" for v in values)
+    cursor.execute(f"INSERT INTO {table} ({columns}) {select} ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {adds}",
+                   params)
+
+
+SEGMENT_KEYS = ["operator_id", "site_key", "current_type", "visibility"]
+SEGMENT_VALUES = [*MEASURES, "occupied_seconds"]
+PLACEMENT = RollupPlacement._meta.db_table
+
+
+def _days_sql(days, column="day"):
+    """(condition, params) restricting to `days` (None: every day)."""
+    return ("TRUE", []) if days is None else (_in(column, days), [_param(d) for d in days])
+
+
+def _segments(cursor, operator_id, days):
+    """SegmentDay and NetworkHour of `days` (None: every day; the caller has emptied them) from the
+    charge point rows, each charge point counted in its placement."""
+    where, day_params = _days_sql(days)
+    zeros = ", ".join(f"0 AS {m}" for m in MEASURES)
+    sums = ", ".join(f"SUM(x.{v})" for v in SEGMENT_VALUES)
     cursor.execute(f"""
+        INSERT INTO {SegmentDay._meta.db_table} ({", ".join(SEGMENT_KEYS)}, day, {", ".join(SEGMENT_VALUES)})
+        SELECT %s, p.site_key, p.current_type, p.visibility, x.day, {sums}
+        FROM (SELECT charge_point_id, day, {", ".join(MEASURES)}, 0 AS occupied_seconds
+              FROM {ChargePointDay._meta.db_table} WHERE operator_id = %s AND {where}
+              UNION ALL
+              SELECT charge_point_id, day, {zeros}, SUM(occupied_seconds)
+              FROM {ChargePointHour._meta.db_table} WHERE operator_id = %s AND {where}
+              GROUP BY charge_point_id, day) x
+        JOIN {PLACEMENT} p ON p.charge_point_id = x.charge_point_id
+        GROUP BY p.site_key, p.current_type, p.visibility, x.day
+    """, [operator_id, operator_id, *day_params, operator_id, *day_params])
+    cursor.execute(f"""
+        INSERT INTO {NetworkHour._meta.db_table} (operator_id, current_type, visibility, day, hour, occupied_seconds,
+                                                  sessions_started)
+        SELECT %s, p.current_type, p.visibility, h.day, h.hour, SUM(h.occupied_seconds), SUM(h.sessions_started)
+        FROM {ChargePointHour._meta.db_table} h JOIN {PLACEMENT} p ON p.charge_point_id = h.charge_point_id
+        WHERE h.operator_id = %s AND {where.replace("day", "h.day")}
+        GROUP BY p.current_type, p.visibility, h.day, h.hour
+    """, [operator_id, operator_id, *day_params])
+
+
+def _months_add(cursor, operator_id, days, sign):
+    """Add (sign +1) or take off (−1) the day rows of `days` to their months, per charge point and
+    per segment."""
+    where, day_params = _days_sql(days)
+    month = _month_of("day")
+    sums = ", ".join(f"{'-' if sign < 0 else ''}SUM({m})" for m in MEASURES)
+    _add_into(cursor, ChargePointMonth, ["operator_id", "charge_point_id", "month"], MEASURES,
+              f"SELECT operator_id, charge_point_id, {month}, {sums} FROM {ChargePointDay._meta.db_table} "
+              f"WHERE operator_id = %s AND {where} GROUP BY operator_id, charge_point_id, {month}",
+              [operator_id, *day_params])
+    sums = ", ".join(f"{'-' if sign < 0 else ''}SUM({v})" for v in SEGMENT_VALUES)
+    _add_into(cursor, SegmentMonth, [*SEGMENT_KEYS, "month"], SEGMENT_VALUES,
+              f"SELECT {', '.join(SEGMENT_KEYS)}, {month}, {sums} FROM {SegmentDay._meta.db_table} "
+              f"WHERE operator_id = %s AND {where} GROUP BY {', '.join(SEGMENT_KEYS)}, {month}",
+              [operator_id, *day_params])
+
+
+def _drop_empty_months(cursor, operator_id, days):
+    """Month rows left with nothing in them (every charge of the month gone) are deleted, so that
+    the tables hold a row exactly where there is something."""
+    months = sorted({d.replace(day=1) for d in days})
+    empty = "sessions = 0 AND failed = 0 AND credits = 0"
+    for model, extra in ((ChargePointMonth, ""), (SegmentMonth, " AND occupied_seconds = 0")):
+        cursor.execute(f"DELETE FROM {model._meta.db_table} WHERE operator_id = %s AND {_in('month', months)} "
+                       f"AND {empty}{extra}", [operator_id, *map(_param, months)])
+
+
+def _months_all(cursor, operator_id):
+    """PostgreSQL's rebuild: every month from the day rows just written."""
+    for model, source, keys, values in (
+            (ChargePointMonth, ChargePointDay, ["operator_id", "charge_point_id"], MEASURES),
+            (SegmentMonth, SegmentDay, SEGMENT_KEYS, SEGMENT_VALUES)):
+        cursor.execute(f"""
+            INSERT INTO {model._meta.db_table} ({", ".join(keys)}, month, {", ".join(values)})
+            SELECT {", ".join(keys)}, {_month_of("day")}, {", ".join(f"SUM({v})" for v in values)}
+            FROM {source._meta.db_table} WHERE operator_id = %s
+            GROUP BY {", ".join(keys)}, {_month_of("day")}
+        """, [operator_id])
+
+
+# --- charge points that moved ------------------------------------------------------------------------
+_STALE = f"""
+    FROM charging_chargepoint cp LEFT JOIN {PLACEMENT} p ON p.charge_point_id = cp.id
+    WHERE cp.operator_id = %s AND (p.id IS NULL OR p.site_key <> COALESCE(cp.site_id, 0)
+                                   OR p.current_type <> cp.type OR p.visibility <> cp.visibility)"""
+
+
+def _placement_stale(operator_id) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 {_STALE} LIMIT 1", [operator_id])
+        return cursor.fetchone() is not None
+
+
+def _reconcile(operator_id):
+    """Place every charge point where it is now: a new one (no placement) gets one, and its rows,
+    if any, are added to its segment; one that moved has its rows taken off the old segment and
+    added to the new. Runs under the operator's refresh lock."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT cp.id, p.id IS NOT NULL, p.site_key, p.current_type, p.visibility, "
+                       f"COALESCE(cp.site_id, 0), cp.type, cp.visibility {_STALE}", [operator_id])
+        moved = [(r[0], int(bool(r[1])), r[2] or 0, r[3] or "", r[4] or "", r[5], r[6], r[7])
+                 for r in cursor.fetchall()]
+        if not moved:
+            return 0
+        for start in range(0, len(moved), CHUNK):
+            _move(cursor, operator_id, moved[start:start + CHUNK])
+        placed = [m for m in moved if m[1]]
+        cursor.executemany(f"UPDATE {PLACEMENT} SET site_key = %s, current_type = %s, visibility = %s "
+                           "WHERE charge_point_id = %s", [(m[5], m[6], m[7], m[0]) for m in placed])
+        cursor.executemany(f"INSERT INTO {PLACEMENT} (operator_id, charge_point_id, site_key, current_type, visibility) "
+                           "VALUES (%s, %s, %s, %s, %s)", [(operator_id, m[0], m[5], m[6], m[7])
+                                                            for m in moved if not m[1]])
+    return len(moved)
+
+
+def _move(cursor, operator_id, moved):
+    """The deltas of charge points moving: −rows at the old key (when placed), +rows at the new."""
+    cte, cte_params = _values("mv", ["id", "placed", "os", "ot", "ov", "ns", "nt", "nv"], moved,
+                              ["bigint", "int", "bigint", "text", "text", "bigint", "text", "text"])
+    zeros = ", ".join(f"0 AS {m}" for m in MEASURES)
+    neg = ", ".join(f"-src.{v} AS {v}" for v in SEGMENT_VALUES)
+    pos = ", ".join(f"src.{v}" for v in SEGMENT_VALUES)
+    sums = ", ".join(f"SUM(x.{v})" for v in SEGMENT_VALUES)
+    cp_day, cp_hour, cp_month = (m._meta.db_table for m in (ChargePointDay, ChargePointHour, ChargePointMonth))
+    for model, period, rows in (
+            (SegmentDay, "day", f"""SELECT charge_point_id, day AS period, {", ".join(MEASURES)}, 0 AS occupied_seconds
+                                    FROM {cp_day} WHERE charge_point_id IN (SELECT id FROM mv)
+                                    UNION ALL
+                                    SELECT charge_point_id, day, {zeros}, SUM(occupied_seconds) FROM {cp_hour}
+                                    WHERE charge_point_id IN (SELECT id FROM mv) GROUP BY charge_point_id, day"""),
+            (SegmentMonth, "month", f"""SELECT charge_point_id, month AS period, {", ".join(MEASURES)},
+                                        0 AS occupied_seconds FROM {cp_month} WHERE charge_point_id IN (SELECT id FROM mv)
+                                        UNION ALL
+                                        SELECT charge_point_id, {_month_of("day")}, {zeros}, SUM(occupied_seconds)
+                                        FROM {cp_hour} WHERE charge_point_id IN (SELECT id FROM mv)
+                                        GROUP BY charge_point_id, {_month_of("day")}""")):
+        _add_into(cursor, model, [*SEGMENT_KEYS, period], SEGMENT_VALUES, f"""
+            WITH {cte}, src AS ({rows})
+            SELECT %s, x.s, x.t, x.v, x.period, {sums} FROM (
+                SELECT mv.os AS s, mv.ot AS t, mv.ov AS v, src.period, {neg} FROM src JOIN mv ON mv.id = src.charge_point_id
+                WHERE mv.placed = 1
+                UNION ALL
+                SELECT mv.ns, mv.nt, mv.nv, src.period, {pos} FROM src JOIN mv ON mv.id = src.charge_point_id
+            ) x WHERE TRUE GROUP BY x.s, x.t, x.v, x.period""", [*cte_params, operator_id])
+    _add_into(cursor, NetworkHour, ["operator_id", "current_type", "visibility", "day", "hour"],
+              ["occupied_seconds", "sessions_started"], f"""
         WITH {cte}
-        INSERT INTO {table} (operator_id, charge_point_id, month, {measures})
-        SELECT r.operator_id, r.charge_point_id, m.lo, {sums}
-        FROM m JOIN {ChargePointDay._meta.db_table} r ON r.operator_id = %s AND r.day >= m.lo AND r.day < m.hi
-        GROUP BY r.operator_id, r.charge_point_id, m.lo
-    """, [*params, operator_id])
+        SELECT %s, x.t, x.v, x.day, x.hour, SUM(x.o), SUM(x.n) FROM (
+            SELECT mv.ot AS t, mv.ov AS v, h.day, h.hour, -h.occupied_seconds AS o, -h.sessions_started AS n
+            FROM {cp_hour} h JOIN mv ON mv.id = h.charge_point_id WHERE mv.placed = 1
+            UNION ALL
+            SELECT mv.nt, mv.nv, h.day, h.hour, h.occupied_seconds, h.sessions_started
+            FROM {cp_hour} h JOIN mv ON mv.id = h.charge_point_id
+        ) x WHERE TRUE GROUP BY x.t, x.v, x.day, x.hour""", [*cte_params, operator_id])
+    # what a move leaves empty (all its rows went elsewhere) is deleted
+    cursor.execute(f"DELETE FROM {SegmentDay._meta.db_table} WHERE operator_id = %s AND sessions = 0 AND failed = 0 "
+                   "AND credits = 0 AND occupied_seconds = 0", [operator_id])
+    cursor.execute(f"DELETE FROM {SegmentMonth._meta.db_table} WHERE operator_id = %s AND sessions = 0 AND failed = 0 "
+                   "AND credits = 0 AND occupied_seconds = 0", [operator_id])
+    cursor.execute(f"DELETE FROM {NetworkHour._meta.db_table} WHERE operator_id = %s AND occupied_seconds = 0 "
+                   "AND sessions_started = 0", [operator_id])

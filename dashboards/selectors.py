@@ -1,10 +1,12 @@
 """What each dashboard kind shows: charts, each with the table of its numbers (docs/dashboards.md).
 
 Every figure of charging comes from the rollup tables (`dashboards.models`), brought up to date
-first (`rollups.ensure_fresh`). A range is read as whole months from `ChargePointMonth` and the
-days at either end from `ChargePointDay`, so a year costs twelve rows per charge point, not 365.
-The filters (site, AC/DC, public/private charge points) join the charge point: what a charge point
-is now decides where its history counts. Billing figures come from invoices and payouts, which
+first (`rollups.ensure_fresh`). A range is read as whole months from `SegmentMonth` and the days
+at either end from `SegmentDay`: a year costs twelve rows per segment (site × AC/DC ×
+public/private), whatever the number of charge points or charges. The filters are the segment's
+columns: what a charge point is now decides where its history counts (a refresh moves the history
+of a charge point that moved). Figures per charge point (active ones, the top failing) read the
+charge point tables. Billing figures come from invoices and payouts, which
 are few. Nothing here takes a value from a request: a dashboard's row says everything.
 """
 from collections import defaultdict
@@ -17,11 +19,15 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from charging.models import ChargePoint, Site
-from dashboards.models import ChargePointDay, ChargePointHour, ChargePointMonth, Dashboard, FailureDay
+from django.db.models.functions import ExtractIsoWeekDay
+
+from dashboards.models import (ChargePointDay, ChargePointHour, ChargePointMonth, Dashboard, FailureDay, NetworkHour,
+                               SegmentDay, SegmentMonth)
 
 ZERO = Decimal("0")
-MEASURES = ("sessions", "failed", "credits", "kwh", "revenue", "vat", "fees", "duration_seconds",
-            "roaming_sessions", "roaming_kwh", "roaming_revenue")
+POINT_MEASURES = ("sessions", "failed", "credits", "kwh", "revenue", "vat", "fees", "duration_seconds",
+                  "roaming_sessions", "roaming_kwh", "roaming_revenue")
+MEASURES = (*POINT_MEASURES, "occupied_seconds")  # segments also hold the occupied seconds
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MAX_RANGE_DAYS = 3660  # ten years
 
@@ -122,26 +128,76 @@ def _fresh(operator_id: int) -> None:
     rollups.ensure_fresh(operator_id)
 
 
+def segment_filter(dashboard: Dashboard) -> Q:
+    q = Q(operator_id=dashboard.operator_id)
+    if dashboard.site_id:
+        q &= Q(site_key=dashboard.site_id)
+    if dashboard.current_type:
+        q &= Q(current_type=dashboard.current_type)
+    if dashboard.charge_point_visibility:
+        q &= Q(visibility=dashboard.charge_point_visibility)
+    return q
+
+
+def _add_rows(out, rows, key, names):
+    for row in rows:
+        bucket = out[row[key]]
+        for m in names:
+            bucket[m] += row[m] or 0
+
+
 def measures(dashboard: Dashboard, start: date, end: date, by: str) -> dict:
     """{key: {measure: Σ}} over [start, end] for the dashboard's charge points, keyed `by`
-    "month", "site" or "charge_point" (site keys are site ids, None for no site)."""
+    "month" or "site" (site keys are site ids, 0 for no site): whole months from `SegmentMonth`,
+    the days at either end from `SegmentDay`."""
     sums = {m: Sum(m) for m in MEASURES}
-    points = point_filter(dashboard, "charge_point__")
+    where = segment_filter(dashboard)
     whole, edges = _split(start, end)
-    key = {"month": "period", "site": "charge_point__site_id", "charge_point": "charge_point_id"}[by]
+    key = {"month": "period", "site": "site_key"}[by]
     queries = []
     if whole:
-        qs = ChargePointMonth.objects.filter(points, operator_id=dashboard.operator_id, month__in=whole)
+        qs = SegmentMonth.objects.filter(where, month__in=whole)
         queries.append(qs.annotate(period=F("month")) if by == "month" else qs)
+    edge_days = Q()
     for a, b in edges:
-        qs = ChargePointDay.objects.filter(points, operator_id=dashboard.operator_id, day__range=(a, b))
+        edge_days |= Q(day__range=(a, b))
+    if edges:
+        qs = SegmentDay.objects.filter(where, edge_days)
         queries.append(qs.annotate(period=TruncMonth("day")) if by == "month" else qs)
     out: dict = defaultdict(lambda: dict.fromkeys(MEASURES, 0))
     for qs in queries:
-        for row in qs.values(key).annotate(**sums).order_by():
-            bucket = out[row[key]]
-            for m in MEASURES:
-                bucket[m] += row[m] or 0
+        _add_rows(out, qs.values(key).annotate(**sums).order_by(), key, MEASURES)
+    return out
+
+
+def _point_rows(dashboard: Dashboard, start: date, end: date):
+    """The charge point rows covering [start, end]: (month querysets, day querysets)."""
+    points = point_filter(dashboard, "charge_point__")
+    whole, edges = _split(start, end)
+    months_qs = ChargePointMonth.objects.filter(points, operator_id=dashboard.operator_id, month__in=whole)
+    days_qs = [ChargePointDay.objects.filter(points, operator_id=dashboard.operator_id, day__range=(a, b))
+               for a, b in edges]
+    return ([months_qs] if whole else []), days_qs
+
+
+def active_points(dashboard: Dashboard, start: date, end: date) -> int:
+    """How many of the dashboard's charge points had a session in [start, end] (one query)."""
+    month_qs, day_qs = _point_rows(dashboard, start, end)
+    parts = [qs.filter(sessions__gt=0).values("charge_point_id") for qs in month_qs + day_qs]
+    if not parts:
+        return 0
+    first, *rest = parts
+    return (first.union(*rest) if rest else first.distinct()).count()
+
+
+def point_measures(dashboard: Dashboard, start: date, end: date, ids) -> dict:
+    """{charge point id: {measure: Σ}} over [start, end] for the charge points `ids` only."""
+    sums = {m: Sum(m) for m in POINT_MEASURES}
+    out: dict = defaultdict(lambda: dict.fromkeys(POINT_MEASURES, 0))
+    month_qs, day_qs = _point_rows(dashboard, start, end)
+    for qs in month_qs + day_qs:
+        _add_rows(out, qs.filter(charge_point_id__in=list(ids)).values("charge_point_id").annotate(**sums)
+                  .order_by(), "charge_point_id", POINT_MEASURES)
     return out
 
 
@@ -171,17 +227,16 @@ def network(dashboard, start, end, currency):
         fleet_rows.append({"month": m, "new": created.get(m, 0), "total": total})
     activity = [{"month": m, "sessions": per_month[m]["sessions"], "kwh": per_month[m]["kwh"]}
                 for m in months(start, end)]
-    by_point = measures(dashboard, start, end, "charge_point")
     counts = points.aggregate(
         all=Count("id"), ac=Count("id", filter=Q(type="ac")), dc=Count("id", filter=Q(type="dc")),
         public=Count("id", filter=Q(visibility="public")), private=Count("id", filter=Q(visibility="private")))
-    active = sum(1 for pk in points.values_list("id", flat=True) if by_point.get(pk, {}).get("sessions"))
+    active = active_points(dashboard, start, end)
     status = [{"group": label, "count": n} for label, n in (
         ("Active (charged in the range)", active), ("Inactive", counts["all"] - active),
         ("Public", counts["public"]), ("Private", counts["private"]), ("AC", counts["ac"]), ("DC", counts["dc"]))]
     by_site = measures(dashboard, start, end, "site")
     names = _site_names(dashboard.operator_id)
-    per_site_points = dict(points.values("site_id").annotate(n=Count("id")).values_list("site_id", "n"))
+    per_site_points = {s or 0: n for s, n in points.values("site_id").annotate(n=Count("id")).values_list("site_id", "n")}
     sites = sorted(({"site": names.get(s, "No site"), "points": per_site_points.get(s, 0),
                      "sessions": v["sessions"], "kwh": v["kwh"]}
                     for s, v in ((s, by_site.get(s, dict.fromkeys(MEASURES, 0))) for s in set(per_site_points)
@@ -283,7 +338,6 @@ def roaming(dashboard, start, end, currency):
 
 
 def failed_sessions(dashboard, start, end, currency):
-    _fresh(dashboard.operator_id)
     failures = FailureDay.objects.filter(point_filter(dashboard, "charge_point__"),
                                          operator_id=dashboard.operator_id, day__range=(start, end))
     by_reason = dict(failures.values("reason").annotate(n=Sum("failed")).values_list("reason", "n"))
@@ -302,9 +356,10 @@ def failed_sessions(dashboard, start, end, currency):
         row["total"] = sum(per_day[day].values())
         rows.append(row)
         day += timedelta(days=1)
-    by_point = measures(dashboard, start, end, "charge_point")
-    counts = failures.values("charge_point_id").annotate(n=Sum("failed")).order_by("-n", "charge_point_id")[:10]
-    names = dict(_points(dashboard).values_list("id", "name"))
+    counts = list(failures.values("charge_point_id").annotate(n=Sum("failed")).order_by("-n", "charge_point_id")[:10])
+    ids = [c["charge_point_id"] for c in counts]
+    by_point = point_measures(dashboard, start, end, ids)
+    names = dict(ChargePoint.objects.filter(operator_id=dashboard.operator_id, id__in=ids).values_list("id", "name"))
     top_points = [{"charge_point": names.get(c["charge_point_id"], ""), "failed": c["n"],
                    "sessions": by_point.get(c["charge_point_id"], {}).get("sessions", 0),
                    "rate": _pct(c["n"], c["n"] + by_point.get(c["charge_point_id"], {}).get("sessions", 0))}
@@ -323,16 +378,23 @@ def failed_sessions(dashboard, start, end, currency):
     ]
 
 
-def utilization(dashboard, start, end, currency):
-    _fresh(dashboard.operator_id)
-    points = _points(dashboard)
-    n_points = points.count()
-    hours = (ChargePointHour.objects.filter(point_filter(dashboard, "charge_point__"),
+def _occupied_by_weekday_hour(dashboard, start, end) -> dict:
+    """{(weekday 0–6, hour): occupied seconds} over [start, end]: from `NetworkHour` (at most 96
+    rows a day), or for one site from its charge points' `ChargePointHour` rows."""
+    if dashboard.site_id:
+        qs = ChargePointHour.objects.filter(point_filter(dashboard, "charge_point__"),
                                             operator_id=dashboard.operator_id, day__range=(start, end))
-             .values("day", "hour").annotate(s=Sum("occupied_seconds")).order_by())
-    occupied = defaultdict(int)
-    for row in hours:
-        occupied[(row["day"].weekday(), row["hour"])] += row["s"]
+    else:
+        qs = NetworkHour.objects.filter(segment_filter(dashboard), day__range=(start, end))
+    rows = qs.annotate(wd=ExtractIsoWeekDay("day")).values("wd", "hour").annotate(s=Sum("occupied_seconds")).order_by()
+    return {(row["wd"] - 1, row["hour"]): row["s"] for row in rows}
+
+
+def utilization(dashboard, start, end, currency):
+    points = _points(dashboard)
+    site_points = dict(points.values("site_id").annotate(n=Count("id")).values_list("site_id", "n"))
+    n_points = sum(site_points.values())
+    occupied = _occupied_by_weekday_hour(dashboard, start, end)
     weekdays = defaultdict(int)  # how often each weekday occurs in the range
     day = start
     while day <= end:
@@ -342,17 +404,13 @@ def utilization(dashboard, start, end, currency):
     for wd in range(7):
         row = {"weekday": WEEKDAYS[wd]}
         for h in range(24):
-            row[f"h{h}"] = _pct(occupied[(wd, h)], n_points * weekdays[wd] * 3600)
+            row[f"h{h}"] = _pct(occupied.get((wd, h), 0), n_points * weekdays[wd] * 3600)
         heat.append(row)
-    by_site_hours = (ChargePointHour.objects.filter(point_filter(dashboard, "charge_point__"),
-                                                    operator_id=dashboard.operator_id, day__range=(start, end))
-                     .values("charge_point__site_id").annotate(s=Sum("occupied_seconds")).order_by())
-    site_seconds = {r["charge_point__site_id"]: r["s"] for r in by_site_hours}
-    site_points = dict(points.values("site_id").annotate(n=Count("id")).values_list("site_id", "n"))
+    site_seconds = {s: v["occupied_seconds"] for s, v in measures(dashboard, start, end, "site").items()}
     names = _site_names(dashboard.operator_id)
     span_seconds = ((end - start).days + 1) * 86400
     sites = sorted(({"site": names.get(s, "No site"), "points": n,
-                     "occupancy": _pct(site_seconds.get(s, 0), n * span_seconds)} for s, n in site_points.items()),
+                     "occupancy": _pct(site_seconds.get(s or 0, 0), n * span_seconds)} for s, n in site_points.items()),
                    key=lambda r: (-r["occupancy"], r["site"]))
     per_month = measures(dashboard, start, end, "month")
     sessions = [{"month": m, "sessions": v["sessions"],

@@ -19,13 +19,15 @@ from charging import cdr_import as importer
 from charging.ledger import post_charges
 from charging.models import CdrImport, Charge
 from dashboards import rollups
-from dashboards.models import ChargePointDay, ChargePointHour, ChargePointMonth, FailureDay, RollupDirty
+from charging.models import ChargePoint
+from dashboards.models import (ChargePointDay, ChargePointHour, ChargePointMonth, FailureDay, NetworkHour, RollupDirty,
+                               SegmentDay, SegmentMonth)
 from operators.models import Fee, WalletTransaction
 from payouts import services as payouts
 from portal.errors import NotAllowed
 from tests.charging.cdrs import cdr
 from tests.concurrency import at_once
-from tests.factories import ChargeFactory, ChargePointFactory, OperatorFactory
+from tests.factories import ChargeFactory, ChargePointFactory, OperatorFactory, SiteFactory
 
 MEASURES = rollups.MEASURES
 # UTC windows around local midnight: the spring-forward day, the fall-back day and an ordinary one
@@ -107,7 +109,53 @@ def assert_exact(operator):
             months[(cp, day.replace(day=1))][m] += row[m]
     assert {(r["charge_point_id"], r["month"]): {m: r[m] for m in MEASURES}
             for r in ChargePointMonth.objects.filter(operator=operator).values()} == dict(months)
+    assert_segments(operator, days, hours)
     return days, hours
+
+
+def assert_segments(operator, days, hours):
+    """The segment and network tables are the charge point rows added up by where each charge
+    point is now (its site, AC/DC and visibility today, whatever they were when it charged)."""
+    where = {cp.pk: (cp.site_id or 0, cp.type, cp.visibility) for cp in ChargePoint.objects.filter(operator=operator)}
+    values = [*MEASURES, "occupied_seconds"]
+    seg_days = defaultdict(lambda: dict.fromkeys(values, 0))
+    for (cp, day), row in days.items():
+        for m in MEASURES:
+            seg_days[(*where[cp], day)][m] += row[m]
+    network = defaultdict(lambda: [0, 0])
+    for (cp, day, hour), (occupied, started) in hours.items():
+        seg_days[(*where[cp], day)]["occupied_seconds"] += occupied
+        network[(where[cp][1], where[cp][2], day, hour)][0] += occupied
+        network[(where[cp][1], where[cp][2], day, hour)][1] += started
+    seg_months = defaultdict(lambda: dict.fromkeys(values, 0))
+    for (site, kind, visibility, day), row in seg_days.items():
+        for v in values:
+            seg_months[(site, kind, visibility, day.replace(day=1))][v] += row[v]
+    key = ("site_key", "current_type", "visibility")
+    assert {(*(r[k] for k in key), r["day"]): {v: r[v] for v in values}
+            for r in SegmentDay.objects.filter(operator=operator).values()} == dict(seg_days)
+    assert {(*(r[k] for k in key), r["month"]): {v: r[v] for v in values}
+            for r in SegmentMonth.objects.filter(operator=operator).values()} == dict(seg_months)
+    assert {(r.current_type, r.visibility, r.day, r.hour): [r.occupied_seconds, r.sessions_started]
+            for r in NetworkHour.objects.filter(operator=operator)} == dict(network)
+
+
+def move_some(rng, operator, points, sites):
+    """Charge points moved the ways the portal can: a form's save, a bulk update, a deleted site."""
+    for cp in rng.sample(points, rng.randint(0, len(points))):
+        cp.refresh_from_db()
+        how = rng.choice(["save", "update", "delete site"])
+        if how == "save":
+            cp.site = rng.choice([*sites, None])
+            cp.type = rng.choice(["ac", "dc"])
+            cp.save()
+        elif how == "update":
+            ChargePoint.objects.filter(pk=cp.pk).update(visibility=rng.choice(["public", "private"]),
+                                                        site=rng.choice([*sites, None]))
+        elif cp.site_id:
+            site = cp.site
+            sites.remove(site) if site in sites else None
+            site.delete()  # its charge points: no site now
 
 
 # --- the property test --------------------------------------------------------------------------------
@@ -116,7 +164,9 @@ def assert_exact(operator):
 def test_rollups_equal_a_group_by_over_the_charges(seed):
     rng = random.Random(seed)
     operator = with_fees(OperatorFactory())
-    points = [ChargePointFactory(operator=operator, evse_id=f"DK*TST*E{n:05d}") for n in range(rng.randint(2, 4))]
+    sites = [SiteFactory(operator=operator) for _ in range(3)]
+    points = [ChargePointFactory(operator=operator, evse_id=f"DK*TST*E{n:05d}", site=rng.choice([*sites, None]))
+              for n in range(rng.randint(2, 4))]
 
     def moment():
         return rng.choice(WINDOWS) + timedelta(seconds=rng.randrange(8 * 3600))
@@ -144,6 +194,10 @@ def test_rollups_equal_a_group_by_over_the_charges(seed):
         sent += [r for r in records if not r.get("credit")]
         if rng.random() < 0.6:  # rolled up now: what comes next arrives late
             rollups.refresh(operator.pk)
+        if rng.random() < 0.5:  # charge points moved: their history with them (next refresh)
+            move_some(rng, operator, points, sites)
+        if rng.random() < 0.3:
+            rollups.ensure_fresh(operator.pk)
     for _ in range(3):  # refunds from the wallet page's service
         charge = rng.choice(list(Charge.objects.filter(operator=operator, credit_of__isnull=True)))
         left = payouts.refundable(charge)
@@ -164,9 +218,13 @@ def test_rollups_equal_a_group_by_over_the_charges(seed):
                                 stopped_at=start + timedelta(hours=rng.randint(1, 30), microseconds=rng.randrange(10**6))))
     post_charges(operator=operator, charges=direct)
 
+    move_some(rng, operator, points, sites)
     assert rollups.ensure_fresh(operator.pk) > 0
     assert not RollupDirty.objects.filter(operator=operator).exists()
     days, _ = assert_exact(operator)
+    ChargePoint.objects.filter(pk=points[0].pk).update(type="dc" if points[0].type == "ac" else "ac")
+    assert rollups.ensure_fresh(operator.pk) == 0  # a move alone: no day recomputed, the history moved
+    assert_exact(operator)
     assert Charge.objects.filter(operator=operator, credit_of__isnull=False).exists()
     assert any(row["fees"] < 0 or row["credits"] for row in days.values()) or seed  # fee refunds lower fees
     assert rollups.ensure_fresh(operator.pk) == 0  # nothing marked: nothing done
@@ -223,7 +281,7 @@ def test_a_refresh_that_fails_midway_leaves_the_marks(operator, monkeypatch):
     def crash(*args):
         raise RuntimeError("worker killed")
 
-    monkeypatch.setattr(rollups, "_months", crash)  # after the day, failure and hour statements
+    monkeypatch.setattr(rollups, "_drop_empty_months", crash)  # after every other statement
     with pytest.raises(RuntimeError):
         rollups.refresh(operator.pk)
     assert RollupDirty.objects.filter(operator=operator).count() == 1
