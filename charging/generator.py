@@ -5,7 +5,7 @@ weekly pattern: fewer AC sessions at weekends, more DC. About 2 % of sessions fa
 operator's currency, VAT included (25 %), rounded half-up to the minor unit once.
 """
 import random
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
@@ -46,7 +46,9 @@ def sessions(*, operator, points, days: int, per_point_per_day: float, end=None,
             count = int(rate) + (1 if rng.random() < rate - int(rate) else 0)
             for hour in rng.choices(range(24), weights=hours[kind], k=count):
                 n += 1
-                start = midnight + timedelta(hours=hour, minutes=rng.randrange(60))
+                # in UTC from here: arithmetic on a local time is wall-clock arithmetic, which
+                # gives a session across a DST change the wrong length (or a stop before its start)
+                start = (midnight + timedelta(hours=hour, minutes=rng.randrange(60))).astimezone(UTC)
                 if start >= end:
                     continue
                 kw = min(float(max_kw), 11.0 if kind == "ac" else rng.choice((50.0, 90.0, 120.0)))
