@@ -1,5 +1,4 @@
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,6 +19,7 @@ from operators.selectors import operator_balance
 from portal import csv
 from portal.errors import DomainError
 from portal.forms import posted
+from portal.pagination import CURSOR_PARAMS, seek_page
 from portal.tenancy import operator_view
 
 PAGE_SIZE = 50
@@ -32,7 +32,8 @@ def _url(request, name, *args):
 def _filtered(request, form_class):
     """A filter form bound to the query string, and its cleaned values (empty when invalid)."""
     data = request.GET.copy()
-    data.pop("page", None)
+    for name in CURSOR_PARAMS:
+        data.pop(name, None)
     form = form_class(data or None, operator=request.operator)
     filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
     return form, filters, data.urlencode()
@@ -43,12 +44,8 @@ def _files(request):
 
 
 def _page(request, qs, count=None):
-    paginator = Paginator(qs, PAGE_SIZE)
-    if count is not None:
-        paginator.count = count  # already known (e.g. from the totals): no second COUNT(*) scan
-    page = paginator.get_page(request.GET.get("page"))
-    page.object_list = list(page.object_list)  # evaluated once, so helpers can annotate the rows
-    return page
+    """The keyset page the request asks for, in the queryset's own order (which ends with the id)."""
+    return seek_page(request, qs, list(qs.query.order_by), size=PAGE_SIZE, count=count)
 
 
 # --- Sites -------------------------------------------------------------------------------------------
@@ -57,7 +54,7 @@ def site_list(request):
     form, filters, query = _filtered(request, SiteFilterForm)
     page = _page(request, selectors.sites(operator=request.operator, filters=filters))
     return render(request, "charging/site_list.html", {"form": form, "page": page, "query": query},
-                  status=400 if form.errors else 200)
+                  status=400 if form.errors or page.error else 200)
 
 
 @operator_view(GET="charging:write", POST="charging:write")
@@ -102,7 +99,7 @@ def charge_point_list(request):
     form, filters, query = _filtered(request, ChargePointFilterForm)
     page = _page(request, selectors.charge_points(operator=request.operator, filters=filters))
     return render(request, "charging/charge_point_list.html", {"form": form, "page": page, "query": query},
-                  status=400 if form.errors else 200)
+                  status=400 if form.errors or page.error else 200)
 
 
 @operator_view(GET="charging:read")
@@ -205,14 +202,14 @@ def charge_list(request):
     if request.GET.get("format") == "csv" and not form.errors:
         return _charges_csv(request, qs)
     export_query = request.GET.copy()
-    export_query.pop("page", None)
+    for name in CURSOR_PARAMS:
+        export_query.pop(name, None)
     export_query["format"] = "csv"
     totals = selectors.charge_totals(qs)
+    page = _page(request, selectors.charges_for_page(qs), count=totals["count"])
     return render(request, "charging/charge_list.html", {
-        "form": form, "query": query, "export_query": export_query.urlencode(),
-        "page": _page(request, selectors.charges_for_page(qs), count=totals["count"]),
-        "totals": totals,
-    }, status=400 if form.errors else 200)
+        "form": form, "query": query, "export_query": export_query.urlencode(), "page": page, "totals": totals,
+    }, status=400 if form.errors or page.error else 200)
 
 
 def _charges_csv(request, qs):
@@ -268,14 +265,15 @@ def wallet(request):
     page = _page(request, selectors.wallet_transactions(operator=request.operator, filters=filters))
     selectors.with_running_balance(operator=request.operator, entries=list(page.object_list), balance=balance)
     export_query = request.GET.copy()
-    export_query.pop("page", None)
+    for name in CURSOR_PARAMS:
+        export_query.pop(name, None)
     export_query["format"] = "csv"
     from payouts.selectors import deposits_to_show
 
     return render(request, "charging/wallet.html", {
         "form": form, "page": page, "query": query, "balance": balance, "export_query": export_query.urlencode(),
         "deposits": deposits_to_show(operator=request.operator),
-    }, status=400 if form.errors else 200)
+    }, status=400 if form.errors or page.error else 200)
 
 
 @operator_view(GET="charging:read")

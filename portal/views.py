@@ -1,13 +1,13 @@
 from datetime import datetime, time
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from members.models import Membership
 from portal.forms import AuditFilterForm
 from portal.models import AuditEvent
+from portal.pagination import query_without_cursor, seek_page
 from portal.tenancy import operator_view
 
 
@@ -31,17 +31,15 @@ def audit_log(request):
     if form.is_valid():
         data = form.cleaned_data
         if data.get("user"):
-            events = events.filter(actor_label=data["user"])
+            events = events.filter(actor_label__icontains=data["user"])
         if data.get("item_type"):
-            events = events.filter(item_type=data["item_type"])
+            events = events.filter(item_type__iexact=data["item_type"])
         tz = timezone.get_current_timezone()
         if data.get("date_from"):
             events = events.filter(created_at__gte=datetime.combine(data["date_from"], time.min, tz))
         if data.get("date_to"):
             events = events.filter(created_at__lte=datetime.combine(data["date_to"], time.max, tz))
-    page = Paginator(events.order_by("-created_at", "-id"), 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    page = seek_page(request, events, ["-created_at", "-id"])  # (no count: that would read the whole log)
     return render(request, "portal/audit_log.html", {
-        "form": form, "page": page, "query": query.urlencode(),
-    }, status=400 if form.errors else 200)
+        "form": form, "page": page, "query": query_without_cursor(request),
+    }, status=400 if form.errors or page.error else 200)

@@ -76,8 +76,8 @@ class TestAuditLogPage:
         for i in range(60):
             audit.record(operator=operator, actor=admin_user, action="updated", item=operator, changes={"n": {"before": i, "after": i + 1}})
         url = f"/o/{operator.slug}/audit-log/"
-        assert "Page 1 of 2" in admin_client.get(url).content.decode()
-        assert "Page 2 of 2" in admin_client.get(url, {"page": 2}).content.decode()
+        html = admin_client.get(url).content.decode()
+        assert html.count('class="change"') == 50 and "Older →" in html  # (the walk: tests/portal/test_pagination.py)
 
     def test_other_operators_events_are_not_shown(self, admin_client, operator, other_operator):
         audit.record(operator=other_operator, actor=None, action="updated", item=other_operator)
