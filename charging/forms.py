@@ -2,6 +2,7 @@ from django import forms
 from django.forms import inlineformset_factory
 
 from charging.models import Charge, ChargePoint, Connector, CurrentType, Site, Visibility, evse_key
+from charging.sitepicker import SiteField
 from operators.models import WalletTransaction
 from portal.forms import DateRangeForm, Form, ModelForm
 from portal.validators import evse_id, evse_id_key, iso_country
@@ -31,6 +32,8 @@ class SiteForm(ModelForm):
 
 
 class ChargePointForm(ModelForm):
+    site = SiteField(queryset=Site.objects.none(), empty_label="No site")
+
     class Meta:
         model = ChargePoint
         fields = ["name", "site", "serial_number", "evse_id", "brand_name", "model_name", "type", "max_kw",
@@ -42,8 +45,8 @@ class ChargePointForm(ModelForm):
     def __init__(self, *args, operator, **kwargs):
         super().__init__(*args, **kwargs)
         self.operator = operator
-        self.fields["site"].queryset = Site.objects.filter(operator=operator)
         self.fields["site"].empty_label = "No site"
+        SiteField.bind(self, "site", operator)
 
     def clean_evse_id(self):
         value = evse_id(self.cleaned_data["evse_id"])  # ISO 15118 / eMI3 format, upper case
@@ -115,18 +118,19 @@ class SiteFilterForm(_Filter):
 class ChargePointFilterForm(_Filter):
     q = forms.CharField(required=False, label="Search", widget=forms.TextInput(attrs={
         "type": "search", "placeholder": "Name, EVSE id, serial number"}))
-    site = forms.ModelChoiceField(queryset=Site.objects.none(), required=False, empty_label="All sites")
+    site = SiteField(queryset=Site.objects.none(), empty_label="All sites")
     state = forms.ChoiceField(required=False, choices=[("", "All states"), *ChargePoint.State.choices])
     type = forms.ChoiceField(required=False, label="AC/DC", choices=[("", "AC and DC"), *CurrentType.choices])
     visibility = forms.ChoiceField(required=False, choices=[("", "Public and private"), *Visibility.choices])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["site"].queryset = Site.objects.filter(operator=self.operator).only("id", "name")
+        SiteField.bind(self, "site", self.operator, Site.objects.filter(operator=self.operator).only("id", "name",
+                                                                                                     "city"))
 
 
 class ChargeFilterForm(DateRangeForm, _Filter):
-    site = forms.ModelChoiceField(queryset=Site.objects.none(), required=False, empty_label="All sites")
+    site = SiteField(queryset=Site.objects.none(), empty_label="All sites")
     charge_point = forms.ModelChoiceField(queryset=ChargePoint.objects.none(), required=False,
                                           empty_label="All charge points", widget=forms.TextInput(attrs={
                                               "placeholder": "Charge point id"}),
@@ -136,7 +140,8 @@ class ChargeFilterForm(DateRangeForm, _Filter):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["site"].queryset = Site.objects.filter(operator=self.operator).only("id", "name")
+        SiteField.bind(self, "site", self.operator, Site.objects.filter(operator=self.operator).only("id", "name",
+                                                                                                     "city"))
         # A text input, not a <select>: an operator may have 10 000 charge points.
         self.fields["charge_point"].queryset = ChargePoint.objects.filter(operator=self.operator)
         self.fields["charge_point"].error_messages["invalid_choice"] = "No such charge point."

@@ -75,9 +75,11 @@ def charges_for_page(qs):
     return qs.select_related("charge_point", "charge_point__site")
 
 
-def charge_totals(qs) -> dict:
-    totals = qs.aggregate(count=Count("id"), kwh=Sum("consumed_kwh"), price=Sum("price"), vat=Sum("vat_amount"))
-    return {k: (v if v is not None else Decimal("0")) for k, v in totals.items()}
+def charge_totals(*, operator, filters, charges) -> dict:
+    """The totals above the Charges list: from the rollups and a live part (dashboards/totals.py)."""
+    from dashboards.totals import charge_totals as from_rollups
+
+    return from_rollups(operator, filters or {}, charges)
 
 
 def recent_charges(*, operator, charge_point, limit=20):

@@ -7,6 +7,7 @@ app_name = "charging"
 urlpatterns = [
     path("sites/", views.site_list, name="site_list"),
     path("sites/new/", views.site_new, name="site_new"),
+    path("sites/search/", views.site_search, name="site_search"),
     path("sites/<int:site_id>/edit/", views.site_edit, name="site_edit"),
     path("sites/<int:site_id>/delete/", views.site_delete, name="site_delete"),
     path("charge-points/", views.charge_point_list, name="charge_point_list"),

@@ -3,7 +3,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from charging import selectors, services
+from charging import selectors, services, sitepicker
 from charging.forms import (
     CdrUploadForm,
     ChargeFilterForm,
@@ -55,6 +55,16 @@ def site_list(request):
     page = _page(request, selectors.sites(operator=request.operator, filters=filters))
     return render(request, "charging/site_list.html", {"form": form, "page": page, "query": query},
                   status=400 if form.errors or page.error else 200)
+
+
+@operator_view(GET="charging:read")
+def site_search(request):
+    """The site picker's suggestions (htmx): up to 20 <option>s for what was typed."""
+    text = request.GET.get("q") or next((v for k, v in request.GET.items() if k != "q"), "")
+    sites = sitepicker.search(request.operator, text)
+    for site in sites:
+        site.label = sitepicker.label(site)
+    return render(request, "charging/_site_options.html", {"sites": sites})
 
 
 @operator_view(GET="charging:write", POST="charging:write")
@@ -205,7 +215,7 @@ def charge_list(request):
     for name in CURSOR_PARAMS:
         export_query.pop(name, None)
     export_query["format"] = "csv"
-    totals = selectors.charge_totals(qs)
+    totals = selectors.charge_totals(operator=request.operator, filters=filters, charges=qs)
     page = _page(request, selectors.charges_for_page(qs), count=totals["count"])
     return render(request, "charging/charge_list.html", {
         "form": form, "query": query, "export_query": export_query.urlencode(), "page": page, "totals": totals,

@@ -218,9 +218,9 @@ def table(chart) -> dict:
     opening = ['<td class="num nowrap">' if num else "<td>" for num in numeric]
     body = "".join(
         "<tr>" + "".join(f"{o}{escape(fmt(row[c.key], c.fmt, chart.currency))}</td>"
-                         for o, c in zip(opening, chart.columns)) + "</tr>"
+                         for o, c in zip(opening, chart.columns, strict=True)) + "</tr>"
         for row in chart.rows)
-    return {"headers": [(c.label, num) for c, num in zip(chart.columns, numeric)], "body": mark_safe(body)}
+    return {"headers": [(c.label, num) for c, num in zip(chart.columns, numeric, strict=True)], "body": mark_safe(body)}
 
 
 def csv_header(chart) -> list[str]:

@@ -5,6 +5,7 @@ from django.contrib.auth import password_validation
 from django.utils import timezone
 
 from charging.models import Site
+from charging.sitepicker import SiteField
 from dashboards.models import Dashboard
 from dashboards.selectors import MAX_RANGE_DAYS
 from portal.forms import BoundedDateField, Form
@@ -17,7 +18,7 @@ class DashboardForm(Form):
 
     name = forms.CharField(max_length=100)
     kind = forms.ChoiceField(choices=Dashboard.Kind.choices, label="Dashboard")
-    site = forms.ModelChoiceField(queryset=Site.objects.none(), required=False, empty_label="All sites")
+    site = SiteField(queryset=Site.objects.none(), empty_label="All sites")
     current_type = forms.ChoiceField(choices=Dashboard._meta.get_field("current_type").choices, required=False,
                                      label="AC/DC")
     charge_point_visibility = forms.ChoiceField(choices=Dashboard._meta.get_field("charge_point_visibility").choices,
@@ -31,7 +32,7 @@ class DashboardForm(Form):
 
     def __init__(self, *args, operator, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["site"].queryset = Site.objects.filter(operator=operator).order_by("name")
+        SiteField.bind(self, "site", operator, Site.objects.filter(operator=operator).order_by("name"))
 
     def clean(self):
         cleaned = super().clean()

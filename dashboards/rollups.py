@@ -40,8 +40,17 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from dashboards.models import (ChargePointDay, ChargePointHour, ChargePointMonth, FailureDay, NetworkHour,
-                               RollupDirty, RollupPlacement, SegmentDay, SegmentMonth)
+from dashboards.models import (
+    ChargePointDay,
+    ChargePointHour,
+    ChargePointMonth,
+    FailureDay,
+    NetworkHour,
+    RollupDirty,
+    RollupPlacement,
+    SegmentDay,
+    SegmentMonth,
+)
 
 OCCUPANCY_CAP = timedelta(hours=72)
 LOCK_KEY = 0x524F4C4C  # "ROLL": the first key of the per-operator advisory lock

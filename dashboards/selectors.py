@@ -19,8 +19,17 @@ from django.db.models.functions import ExtractIsoWeekDay, TruncMonth
 from django.utils import timezone
 
 from charging.models import ChargePoint, Site
-from dashboards.models import (ChargePointDay, ChargePointHour, ChargePointMonth, Dashboard, FailureDay, NetworkHour,
-                               RollupPlacement, SegmentDay, SegmentMonth)
+from dashboards.models import (
+    ChargePointDay,
+    ChargePointHour,
+    ChargePointMonth,
+    Dashboard,
+    FailureDay,
+    NetworkHour,
+    RollupPlacement,
+    SegmentDay,
+    SegmentMonth,
+)
 
 ZERO = Decimal("0")
 POINT_MEASURES = ("sessions", "failed", "credits", "kwh", "revenue", "vat", "fees", "duration_seconds",

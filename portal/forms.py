@@ -3,7 +3,6 @@ from datetime import date
 
 from django import forms
 
-from portal.models import AuditEvent
 from portal.validators import single_line_text, visible_name
 
 
@@ -41,8 +40,8 @@ class TextRules:
         for name, field in self.fields.items():
             if isinstance(field, (forms.IntegerField, forms.DecimalField, forms.FloatField)):
                 field.to_python = _ascii_input(field, "Enter a number with the digits 0-9.")
-            elif isinstance(field, forms.ModelChoiceField):
-                field.to_python = _ascii_input(field)
+            elif isinstance(field, forms.ModelChoiceField) and not getattr(field, "searching", False):
+                field.to_python = _ascii_input(field)  # (a site search box takes names: its own rules)
             elif isinstance(field, forms.CharField) and not isinstance(field.widget, (forms.Textarea,
                                                                                        forms.PasswordInput)):
                 field.validators.append(visible_name if name in self.name_fields else single_line_text)

@@ -62,7 +62,7 @@ def _decode(model, names, token: str) -> list:
     if not isinstance(values, list) or len(values) != len(names):
         raise BadCursor("wrong shape")
     out = []
-    for name, value in zip(names, values):
+    for name, value in zip(names, values, strict=True):
         if not isinstance(value, (str, int)) or isinstance(value, bool):
             raise BadCursor("wrong type")
         try:
@@ -81,7 +81,7 @@ def _beyond(order, values, forward: bool) -> Q:
     cursor on instead of filtering from the start."""
     q = Q()
     prefix = {}
-    for spec, value in zip(order, values):
+    for spec, value in zip(order, values, strict=True):
         name, descending = spec.lstrip("-"), spec.startswith("-")
         op = "lt" if descending == forward else "gt"
         q |= Q(**prefix, **{f"{name}__{op}": value})

@@ -19,8 +19,18 @@ from charging import cdr_import as importer
 from charging.ledger import post_charges
 from charging.models import CdrImport, Charge, ChargePoint
 from dashboards import rollups, selectors
-from dashboards.models import (ChargePointDay, ChargePointHour, ChargePointMonth, Dashboard, FailureDay, NetworkHour,
-                               RollupDirty, RollupPlacement, SegmentDay, SegmentMonth)
+from dashboards.models import (
+    ChargePointDay,
+    ChargePointHour,
+    ChargePointMonth,
+    Dashboard,
+    FailureDay,
+    NetworkHour,
+    RollupDirty,
+    RollupPlacement,
+    SegmentDay,
+    SegmentMonth,
+)
 from operators.models import Fee, WalletTransaction
 from payouts import services as payouts
 from portal.errors import NotAllowed
@@ -156,6 +166,31 @@ def assert_segments(operator, days, hours):
             assert selectors.active_points(Dashboard(operator=operator), a, b) == expected, (a, b)
 
 
+def assert_totals(rng, operator, points, sites):
+    """The Charges list's totals (rollups + the dirty days live) equal a plain aggregate over the
+    charges, for filters the rollups serve, whether refreshed or not."""
+    from charging.selectors import charges
+    from dashboards.totals import charge_totals, live_sums
+
+    days = sorted({timezone.localdate(c.started_at) for c in Charge.objects.filter(operator=operator)})
+    if not days:
+        return
+    for _ in range(6):
+        filters = {}
+        if rng.random() < 0.6:
+            a = rng.choice(days) - timedelta(days=rng.choice([0, 1, 40]))
+            filters["date_from"], filters["date_to"] = a, a + timedelta(days=rng.choice([0, 1, 3, 31, 70]))
+        elif rng.random() < 0.5:
+            filters["date_to"] = rng.choice(days)
+        pick = rng.random()
+        if pick < 0.3:
+            filters["site"] = rng.choice(sites)
+        elif pick < 0.5:
+            filters["charge_point"] = rng.choice(points)
+        qs = charges(operator=operator, filters=filters)
+        assert charge_totals(operator, filters, qs) == live_sums(qs), filters
+
+
 def move_some(rng, operator, points, sites):
     """Charge points moved the ways the portal can: a form's save, a bulk update, a deleted site."""
     for cp in rng.sample(points, rng.randint(0, len(points))):
@@ -208,10 +243,13 @@ def test_rollups_equal_a_group_by_over_the_charges(seed):
         rng.shuffle(records)
         run(operator, records)
         sent += [r for r in records if not r.get("credit")]
+        assert_totals(rng, operator, points, sites)  # (the import's days still dirty)
         if rng.random() < 0.6:  # rolled up now: what comes next arrives late
             rollups.refresh(operator.pk)
+            assert_totals(rng, operator, points, sites)
         if rng.random() < 0.5:  # charge points moved: their history with them (next refresh)
             move_some(rng, operator, points, sites)
+            assert_totals(rng, operator, points, sites)
         if rng.random() < 0.3:
             rollups.ensure_fresh(operator.pk)
     for _ in range(3):  # refunds from the wallet page's service
@@ -235,8 +273,10 @@ def test_rollups_equal_a_group_by_over_the_charges(seed):
     post_charges(operator=operator, charges=direct)
 
     move_some(rng, operator, points, sites)
+    assert_totals(rng, operator, points, sites)
     assert rollups.ensure_fresh(operator.pk) > 0
     assert not RollupDirty.objects.filter(operator=operator).exists()
+    assert_totals(rng, operator, points, sites)
     days, _ = assert_exact(operator)
     ChargePoint.objects.filter(pk=points[0].pk).update(type="dc" if points[0].type == "ac" else "ac")
     assert rollups.ensure_fresh(operator.pk) == 0  # a move alone: no day recomputed, the history moved

@@ -1,0 +1,129 @@
+"""Picking a site in a form at any number of sites: a <select> up to PICKER_LIMIT sites, above
+that a search box (no page carries a 500-option <select>: it took ~35 ms and a thousand template
+includes to render, on every list page, for nothing typed).
+
+The search box is a text input with a <datalist>: typing asks the site search (htmx) for up to 20
+names that match, and the browser offers them. Without JavaScript it still works: type the
+site's name and submit. The field takes a site id (links such as ?site=7 from the sites list),
+a site's label as the list offers it ("Name — City"), or a name that only one site has; anything
+else is a specific error, never a 500 or a silent "all sites".
+"""
+from django import forms
+from django.db.models import Q
+from django.urls import reverse
+
+from portal.validators import single_line_text
+
+PICKER_LIMIT = 100
+SEARCH_RESULTS = 20
+SEPARATOR = " — "
+
+
+def label(site) -> str:
+    return f"{site.name}{SEPARATOR}{site.city}" if site.city else site.name
+
+
+class SiteSearchInput(forms.TextInput):
+    template_name = "charging/widgets/site_search.html"
+
+    def __init__(self, *, search_url="", attrs=None):
+        super().__init__(attrs={"type": "search", "autocomplete": "off", **(attrs or {})})
+        self.search_url = search_url
+        self.queryset = None
+
+    def format_value(self, value):
+        """A site id (initial value, or ?site=7) is shown as its label."""
+        if value in (None, ""):
+            return None
+        if isinstance(value, int) or (isinstance(value, str) and value.isascii() and value.isdigit()):
+            site = self.queryset.filter(pk=int(value)).first() if self.queryset is not None else None
+            if site is not None:
+                return label(site)
+        return super().format_value(value)
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["widget"]["search_url"] = self.search_url
+        context["widget"]["list_id"] = f"{attrs.get('id') or name}-options"
+        return context
+
+
+class SiteField(forms.ModelChoiceField):
+    """A ModelChoiceField over the operator's sites that switches to a search box above
+    PICKER_LIMIT sites. `operator` is set by the form (`SiteField.bind(form, name, operator)`)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+        self.searching = False
+
+    @classmethod
+    def bind(cls, form, name, operator, queryset=None):
+        from charging.models import Site
+
+        field = form.fields[name]
+        field.queryset = queryset if queryset is not None else Site.objects.filter(operator=operator)
+        # one query either way: up to PICKER_LIMIT + 1 sites, which are the <select>'s options
+        # when there are no more than PICKER_LIMIT
+        sites = list(field.queryset[:PICKER_LIMIT + 1])
+        if len(sites) > PICKER_LIMIT:
+            field.searching = True
+            field.widget = SiteSearchInput(search_url=reverse("charging:site_search", args=[operator.slug]),
+                                           attrs={"placeholder": field.empty_label or "All sites"})
+            field.widget.queryset = field.queryset
+        else:
+            field.choices = [("", field.empty_label or "---------"), *((s.pk, str(s)) for s in sites)]
+        return field
+
+    def to_python(self, value):
+        if not self.searching:
+            return super().to_python(value)
+        if value in self.empty_values:
+            return None
+        text = str(value).strip()
+        single_line_text(text)  # the portal's text rules: no control, bidi or invisible characters
+        if len(text) > 500:
+            raise forms.ValidationError("No site by that name.", code="invalid_choice")
+        if text.isascii() and text.isdigit():
+            site = self.queryset.filter(pk=int(text)).first() if len(text) < 19 else None
+            if site is not None:
+                return site
+        name, _, city = text.partition(SEPARATOR)
+        matches = list(self.queryset.filter(name__iexact=name.strip(), **({"city__iexact": city.strip()} if city
+                                                                           else {}))[:2])
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            raise forms.ValidationError(f"Several sites are called “{name.strip()}”: pick one from the list "
+                                        "(name — city).", code="invalid_choice")
+        raise forms.ValidationError(f"No site called “{text}”. Type part of its name and pick it from the list.",
+                                    code="invalid_choice")
+
+    def validate(self, value):
+        if not self.searching:
+            return super().validate(value)
+        if self.required and value is None:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+
+    def has_changed(self, initial, data):
+        if not self.searching:
+            return super().has_changed(initial, data)
+        try:
+            site = self.to_python(data)
+        except forms.ValidationError:
+            return True
+        return str(getattr(initial, "pk", initial) or "") != str(site.pk if site else "")
+
+
+def search(operator, text: str) -> list:
+    """Up to SEARCH_RESULTS of the operator's sites whose name or city contains `text`, names
+    starting with it first."""
+    from charging.models import Site
+
+    text = (text or "").strip()[:100]
+    qs = Site.objects.filter(operator=operator).only("id", "name", "city")
+    if text:
+        name = text.partition(SEPARATOR)[0].strip()
+        qs = qs.filter(Q(name__icontains=name) | Q(city__icontains=name))
+    return sorted(qs.order_by("name", "id")[:SEARCH_RESULTS * 5],
+                  key=lambda s: (not s.name.lower().startswith(text.lower()), s.name.lower(), s.pk))[:SEARCH_RESULTS]
