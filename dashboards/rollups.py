@@ -587,6 +587,9 @@ def _reconcile(operator_id):
                 cursor.execute(f"DELETE FROM {model._meta.db_table} WHERE operator_id = %s", [operator_id])
             _segments(cursor, operator_id, None)
             _segment_months_all(cursor, operator_id)
+            if _pg():  # every row new: fresh statistics, or the planner guesses
+                for model in (SegmentDay, SegmentMonth, NetworkHour, RollupPlacement):
+                    cursor.execute(f"ANALYZE {model._meta.db_table}")
     return len(moved)
 
 

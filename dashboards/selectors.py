@@ -202,7 +202,11 @@ def active_points(dashboard: Dashboard, start: date, end: date) -> int:
     for a, b in edges:
         inside |= Exists(ChargePointDay.objects.filter(charge_point_id=OuterRef("charge_point_id"), day__range=(a, b),
                                                        sessions__gt=0))
-    return sure + placed.filter(inside, first_session_day__lt=start, last_session_day__gt=end).count()
+    around = list(placed.filter(first_session_day__lt=start, last_session_day__gt=end)
+                  .values_list("charge_point_id", flat=True))  # (none for a range that ends today)
+    if not around:
+        return sure
+    return sure + placed.filter(inside, charge_point_id__in=around).count()
 
 
 def point_measures(dashboard: Dashboard, start: date, end: date, ids) -> dict:
