@@ -14,13 +14,13 @@ def shell(request):
     context["current_operator"] = operator
 
     def switcher():
-        from members.models import Membership
+        from portal.tenancy import active_memberships
 
+        memberships = getattr(request, "my_memberships", None)  # read once by the tenancy layer
         return [
             {"name": m.operator.name, "slug": m.operator.slug, "role": m.get_role_display(),
              "url": reverse("operators:overview", args=[m.operator.slug])}
-            for m in Membership.objects.active().filter(user=user).select_related("operator")
-            .order_by("operator__name")
+            for m in (memberships if memberships is not None else active_memberships(user))
         ]
 
     context["my_operators"] = switcher  # evaluated lazily by the template, once

@@ -22,15 +22,20 @@ from django.utils import timezone
 from portal.permissions import PERMISSIONS, permissions_for
 
 
-def active_membership(user, operator_slug, at=None):
+def active_memberships(user, at=None) -> list:
+    """The user's active memberships with their operators, by operator name: one query that
+    serves both the tenancy check and the operator switcher of the layout."""
     from members.models import Membership
 
-    return (
-        Membership.objects.active(at or timezone.now())
-        .select_related("operator")
-        .filter(user=user, operator__slug=operator_slug)
-        .first()
-    )
+    return list(Membership.objects.active(at or timezone.now()).select_related("operator").filter(user=user)
+                .order_by("operator__name", "operator_id"))
+
+
+def active_membership(user, operator_slug, at=None, memberships=None):
+    for membership in memberships if memberships is not None else active_memberships(user, at):
+        if membership.operator.slug == operator_slug:
+            return membership
+    return None
 
 
 def operator_view(**method_permissions):
@@ -48,7 +53,8 @@ def operator_view(**method_permissions):
         def wrapped(request, operator_slug, *args, **kwargs):
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            membership = active_membership(request.user, operator_slug)
+            request.my_memberships = active_memberships(request.user)
+            membership = active_membership(request.user, operator_slug, memberships=request.my_memberships)
             if membership is None:
                 raise Http404("No such operator")
             permission = allowed.get(request.method)
