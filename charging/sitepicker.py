@@ -84,18 +84,22 @@ class SiteField(forms.ModelChoiceField):
         single_line_text(text)  # the portal's text rules: no control, bidi or invisible characters
         if len(text) > 500:
             raise forms.ValidationError("No site by that name.", code="invalid_choice")
-        if text.isascii() and text.isdigit():
-            site = self.queryset.filter(pk=int(text)).first() if len(text) < 19 else None
+        # a label as the list offers it ("Name — City", or the bare name of a site without a city),
+        # then a name only one site has, then an id (?site=7 links): a name always wins over an id
+        name, _, city = text.rpartition(SEPARATOR)
+        tries = [{"name__iexact": name.strip(), "city__iexact": city.strip()}] if name else []
+        tries += [{"name__iexact": text, "city": ""}, {"name__iexact": text}]
+        for lookup in tries:
+            matches = list(self.queryset.filter(**lookup)[:2])
+            if len(matches) == 1:
+                return matches[0]
+            if matches:
+                raise forms.ValidationError(f"Several sites are called “{text}”: pick one from the list "
+                                            "(name — city).", code="invalid_choice")
+        if text.isascii() and text.isdigit() and len(text) < 19:
+            site = self.queryset.filter(pk=int(text)).first()
             if site is not None:
                 return site
-        name, _, city = text.partition(SEPARATOR)
-        matches = list(self.queryset.filter(name__iexact=name.strip(), **({"city__iexact": city.strip()} if city
-                                                                           else {}))[:2])
-        if len(matches) == 1:
-            return matches[0]
-        if matches:
-            raise forms.ValidationError(f"Several sites are called “{name.strip()}”: pick one from the list "
-                                        "(name — city).", code="invalid_choice")
         raise forms.ValidationError(f"No site called “{text}”. Type part of its name and pick it from the list.",
                                     code="invalid_choice")
 

@@ -58,7 +58,11 @@ def _sources(operator, filters):
     from dashboards import rollups
 
     if filters.get("charge_point"):
-        where = Q(operator_id=operator.pk, charge_point_id=filters["charge_point"].pk)
+        point = filters["charge_point"]
+        # with a site filter too, the list holds the charge point's charges only if it is at that site now
+        where = Q(operator_id=operator.pk, charge_point_id=point.pk)
+        if filters.get("site") and point.site_id != filters["site"].pk:
+            where = Q(pk__in=[])
         return ChargePointMonth.objects.filter(where), ChargePointDay.objects.filter(where)
     if filters.get("site"):
         if rollups._placement_stale(operator.pk):  # a charge point moved, not refreshed yet

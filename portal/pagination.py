@@ -12,11 +12,13 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 PAGE_SIZE = 50
+EARLIEST, LATEST = 1970, 2999  # the years the portal's date filters accept (portal.forms)
 CURSOR_PARAMS = ("after", "before", "last", "page")
 
 
@@ -53,7 +55,12 @@ def _encode(values) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+MAX_CURSOR = 512  # a real cursor is ~60 characters
+
+
 def _decode(model, names, token: str) -> list:
+    if len(token) > MAX_CURSOR:  # (also: deeply nested JSON would raise RecursionError)
+        raise BadCursor("too long")
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         values = json.loads(raw)
@@ -71,6 +78,9 @@ def _decode(model, names, token: str) -> list:
             raise BadCursor("bad value") from exc
         if parsed is None:
             raise BadCursor("empty value")
+        if isinstance(parsed, datetime):  # the query compares in UTC: a naive or far-out value cannot be
+            if parsed.tzinfo is None or not EARLIEST <= parsed.year <= LATEST:
+                raise BadCursor("bad time")
         out.append(parsed)
     return out
 

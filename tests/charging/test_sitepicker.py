@@ -92,3 +92,18 @@ def test_charge_point_form_and_dashboard_form_take_a_typed_site(admin_client, op
         "name": "Garage 5", "kind": "revenue", "site": "Garage 005", "current_type": "", "charge_point_visibility": "",
         "range_kind": "last_days", "last_days": "30"})
     assert response.status_code == 302 and Dashboard.objects.get(name="Garage 5").site_id == sites[5].pk
+
+
+def test_names_win_over_ids_and_city_less_or_dashed_names_can_be_picked(admin_client, operator):
+    """(Review findings: a site named "42" was taken for id 42; "Harbour" without a city beside
+    "Harbour — Aarhus" was ambiguous; a name holding " — " could not be picked.)"""
+    sites = many_sites(operator)
+    digits = Site.objects.create(operator=operator, name=str(sites[5].pk), country="DK")
+    harbour = Site.objects.create(operator=operator, name="Harbour", city="", country="DK")
+    Site.objects.create(operator=operator, name="Harbour", city="Aarhus", country="DK")
+    dashed = Site.objects.create(operator=operator, name="North — East", city="", country="DK")
+    url = f"/o/{operator.slug}/charges/"
+    for site in (digits, harbour, dashed):
+        mine = ChargeFactory(operator=operator, charge_point=ChargePointFactory(operator=operator, site=site))
+        response = admin_client.get(url, {"site": site.name})
+        assert response.status_code == 200 and [c.pk for c in response.context["page"]] == [mine.pk], site.name

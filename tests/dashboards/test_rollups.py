@@ -421,3 +421,22 @@ def test_parallel_imports_of_the_same_operator_day_with_refreshes_beside(monkeyp
     rollups.ensure_fresh(operator.pk)
     days, _ = assert_exact(operator)
     assert sum(row["sessions"] for row in days.values()) == 80
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("refreshed", [False, True])
+def test_totals_of_a_site_and_a_charge_point_at_another_site_are_empty(operator, refreshed):
+    """(Review finding: the rollups of the charge point were summed whatever the site filter.)"""
+    from charging.selectors import charges
+    from dashboards.totals import charge_totals, live_sums
+
+    a, b = SiteFactory(operator=operator), SiteFactory(operator=operator)
+    at_b = ChargePointFactory(operator=operator, site=b)
+    start = timezone.now() - timedelta(days=40)
+    ChargeFactory(operator=operator, charge_point=at_b, started_at=start, stopped_at=start + timedelta(hours=1))
+    if refreshed:
+        rollups.refresh(operator.pk)
+    for site, rows in ((a, 0), (b, 1)):
+        filters = {"site": site, "charge_point": at_b}
+        qs = charges(operator=operator, filters=filters)
+        assert qs.count() == rows and charge_totals(operator, filters, qs) == live_sums(qs)

@@ -67,7 +67,10 @@ def test_charges_walk_forward_and_back_with_ties_and_a_filter(admin_client, oper
 
 
 @pytest.mark.parametrize("cursor", ["!!!", "WzFd", "eyJ4IjoxfQ", "WyJub3QgYSBkYXRlIiwxXQ", "WyIyMDI2LTAxLTAxIiwiYSJd",
-                                    "W251bGwsMV0", "W3RydWUsMV0", "QUFB" * 2000])
+                                    "W251bGwsMV0", "W3RydWUsMV0", "QUFB" * 2000,
+                                    # nested JSON (RecursionError), and times that overflow in UTC or are naive
+                                    "WyJb" + "W1tb" * 700, "WyIwMDAxLTAxLTAxVDAwOjAwOjAwKzA1OjAwIiwxXQ",
+                                    "WyI5OTk5LTEyLTMxVDIzOjU5OjU5LTA1OjAwIiwxXQ", "WyIyMDI2LTAxLTAxVDAwOjAwOjAwIiwxXQ"])
 def test_a_bad_cursor_is_a_400_with_the_first_page(admin_client, operator, cursor):
     ChargeFactory(operator=operator)
     for param in ("after", "before"):
