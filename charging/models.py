@@ -235,3 +235,55 @@ class CdrImport(models.Model):
     @property
     def finished(self):
         return self.state in (self.State.DONE, self.State.FAILED)
+
+
+class Export(models.Model):
+    """A CSV export too large to make during the request (charging/exports.py), prepared by a
+    Celery job with its progress, downloaded by the member who asked for it, kept for
+    `CHARGING_EXPORT_KEEP_DAYS` days."""
+
+    class Kind(models.TextChoices):
+        CHARGES = "charges", "Charges"
+        WALLET = "wallet", "Wallet transactions"
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Waiting"
+        RUNNING = "running", "Preparing"
+        DONE = "done", "Ready"
+        FAILED = "failed", "Failed"
+        EXPIRED = "expired", "Expired"
+
+    operator = models.ForeignKey("operators.Operator", on_delete=models.CASCADE, related_name="exports")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    query = models.CharField(max_length=2000, blank=True, help_text="The list's filters, as in its address.")
+    description = models.CharField(max_length=255, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    total = models.PositiveIntegerField(default=0, help_text="Rows expected (counted when asked for).")
+    processed = models.PositiveIntegerField(default=0)
+    size = models.PositiveBigIntegerField(default=0)
+    file = models.FileField(upload_to="exports/", blank=True)
+    message = models.CharField(max_length=255, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life of the job.")
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["operator", "requested_by", "-created_at"], name="export_member_idx")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} export {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def percent(self):
+        if self.state == self.State.DONE:
+            return 100
+        return 0 if not self.total else min(99, int(self.processed * 100 / self.total))
+
+    @property
+    def finished(self):
+        return self.state in (self.State.DONE, self.State.FAILED, self.State.EXPIRED)

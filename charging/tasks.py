@@ -12,3 +12,18 @@ def import_cdrs(import_id: int) -> None:
     if cdr_import is None or cdr_import.finished:
         return
     run_import(cdr_import=cdr_import, actor=cdr_import.created_by)
+
+
+@shared_task(name="charging.run_export", acks_late=True)
+def run_export(export_id: int) -> None:
+    """Prepare a large CSV export (charging/exports.py); safe to deliver twice."""
+    from charging.exports import run
+
+    run(export_id)
+
+
+@shared_task(name="charging.prune_exports")
+def prune_exports() -> int:
+    from charging.exports import prune
+
+    return prune()

@@ -26,3 +26,9 @@ urlpatterns += [
     path("charges/import/<int:import_id>/", views.cdr_import_detail, name="cdr_import_detail"),
     path("wallet/", views.wallet, name="wallet"),
 ]
+urlpatterns += [
+    path("exports/", views.export_list, name="export_list"),
+    path("exports/new/", views.export_new, name="export_new"),
+    path("exports/<int:export_id>/", views.export_detail, name="export_detail"),
+    path("exports/<int:export_id>/download/", views.export_download, name="export_download"),
+]

@@ -1,9 +1,10 @@
 from django.contrib import messages
-from django.http import Http404
+from django.db import transaction
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from charging import selectors, services, sitepicker
+from charging import exports, selectors, services, sitepicker, tasks
 from charging.forms import (
     CdrUploadForm,
     ChargeFilterForm,
@@ -15,8 +16,9 @@ from charging.forms import (
     SiteForm,
     WalletFilterForm,
 )
+from charging.models import Export
 from operators.selectors import operator_balance
-from portal import csv
+from portal import audit, csv
 from portal.errors import DomainError
 from portal.forms import posted
 from portal.pagination import CURSOR_PARAMS, seek_page
@@ -210,7 +212,7 @@ def charge_list(request):
     form, filters, query = _filtered(request, ChargeFilterForm)
     qs = selectors.charges(operator=request.operator, filters=filters)
     if request.GET.get("format") == "csv" and not form.errors:
-        return _charges_csv(request, qs)
+        return _export(request, "charges", form, filters, query)
     export_query = request.GET.copy()
     for name in CURSOR_PARAMS:
         export_query.pop(name, None)
@@ -220,20 +222,6 @@ def charge_list(request):
     return render(request, "charging/charge_list.html", {
         "form": form, "query": query, "export_query": export_query.urlencode(), "page": page, "totals": totals,
     }, status=400 if form.errors or page.error else 200)
-
-
-def _charges_csv(request, qs):
-    rows = (
-        (c.pk, c.external_id, c.charge_point_id, c.charge_point.evse_id, c.charge_point.name,
-         c.charge_point.site.name if c.charge_point.site else "", c.type, c.state,
-         c.started_at.isoformat(), c.stopped_at.isoformat() if c.stopped_at else "", c.consumed_kwh,
-         c.price, c.vat_amount, c.currency, c.credit_of_id or "", c.failure_reason)
-        for c in selectors.charges_for_page(qs).iterator(chunk_size=2000)
-    )
-    header = ["id", "external_id", "charge_point_id", "evse_id", "charge_point", "site", "type", "state",
-              "started_at", "stopped_at", "consumed_kwh", "price", "vat_amount", "currency", "credit_of",
-              "failure_reason"]
-    return csv.streaming_response(f"charges-{request.operator.slug}.csv", header, rows)
 
 
 # --- CDR import --------------------------------------------------------------------------------------
@@ -265,12 +253,7 @@ def cdr_import_detail(request, import_id):
 def wallet(request):
     form, filters, query = _filtered(request, WalletFilterForm)
     if request.GET.get("format") == "csv" and not form.errors:
-        rows = ((e.created_at.isoformat(), e.get_kind_display(), e.group, e.state, e.amount, e.vat_amount,
-                 e.currency, balance, e.reference, e.note)
-                for e, balance in selectors.wallet_rows_for_export(operator=request.operator, filters=filters))
-        return csv.streaming_response(f"wallet-{request.operator.slug}.csv",
-                             ["created_at", "kind", "group", "state", "amount", "vat_amount", "currency",
-                              "balance_after", "reference", "note"], rows)
+        return _export(request, "wallet", form, filters, query)
     balance = operator_balance(operator=request.operator)
     page = _page(request, selectors.wallet_transactions(operator=request.operator, filters=filters))
     selectors.with_running_balance(operator=request.operator, entries=list(page.object_list), balance=balance)
@@ -299,3 +282,91 @@ def charge_detail(request, charge_id):
 
         context["refundable"] = refundable(charge)
     return render(request, "charging/charge_detail.html", context)
+
+
+# --- Exports -----------------------------------------------------------------------------------------
+MAX_RUNNING_EXPORTS = 3
+
+
+def _export(request, kind_name, form, filters, query):
+    """?format=csv of a list: the file now when it is small, else a page that offers to prepare it
+    in the background (a request must not run into the server's timeout and end in a cut-off file)."""
+    kind = exports.KINDS[kind_name]
+    count = kind.count(request.operator, filters)
+    if count <= exports.inline_limit():
+        return exports.download(kind, request.operator, filters)
+    back = request.GET.copy()
+    back.pop("format", None)
+    return render(request, "charging/export_confirm.html", {
+        "kind": kind, "back_query": back.urlencode(), "kind_label": Export.Kind(kind.name).label, "count": count,
+        "query": query, "description": exports.describe(form), "limit": exports.inline_limit(),
+    })
+
+
+def _exports(request):
+    """The operator's exports of the kinds the member may read (the data is theirs to see anyway)."""
+    kinds = [k.name for k in exports.KINDS.values() if k.permission in request.operator_perms]
+    return Export.objects.filter(operator=request.operator, kind__in=kinds).select_related("requested_by")
+
+
+@operator_view(GET="charging:read")
+def export_list(request):
+    items = list(_exports(request).order_by("-created_at", "-id")[:50])
+    return render(request, "charging/export_list.html", {"exports": items})
+
+
+@operator_view(POST="charging:read")
+def export_new(request):
+    kind = exports.KINDS.get(request.POST.get("kind", ""))
+    if kind is None or kind.permission not in request.operator_perms:
+        return HttpResponseBadRequest("Unknown kind of export.")
+    query = request.POST.get("query", "")[:2000]
+    form = kind.form(request.operator, query)
+    if form.is_bound and not form.is_valid():
+        messages.error(request, "The filters of this export are not valid: " + "; ".join(
+            f"{form.fields[n].label if n in form.fields else n}: {' '.join(e)}" for n, e in form.errors.items()))
+        return render(request, "charging/export_list.html",
+                      {"exports": list(_exports(request)[:50])}, status=400)
+    busy = _exports(request).filter(requested_by=request.user,
+                                    state__in=[Export.State.QUEUED, Export.State.RUNNING]).count()
+    if busy >= MAX_RUNNING_EXPORTS:
+        messages.error(request, f"You already have {busy} exports being prepared: wait until one is ready.")
+        return render(request, "charging/export_list.html",
+                      {"exports": list(_exports(request)[:50])}, status=400)
+    filters = form.cleaned_data if form.is_bound else {}
+    with transaction.atomic():
+        export = Export.objects.create(
+            operator=request.operator, requested_by=request.user, kind=kind.name, query=form.data.urlencode()
+            if form.is_bound else "", description=exports.describe(form) if form.is_bound else "",
+            total=kind.count(request.operator, filters))
+        audit.record(operator=request.operator, actor=request.user, action="created", item=export,
+                     item_type="export", changes={"kind": {"before": None, "after": kind.name},
+                                                  "filters": {"before": None, "after": export.description}})
+        transaction.on_commit(lambda: tasks.run_export.delay(export.pk))
+    return redirect(_url(request, "export_detail", export.pk))
+
+
+def _export_or_404(request, export_id):
+    export = _exports(request).filter(pk=export_id).first()
+    if export is None:
+        raise Http404("No such export")
+    return export
+
+
+@operator_view(GET="charging:read")
+def export_detail(request, export_id):
+    export = _export_or_404(request, export_id)
+    template = "charging/export_detail.html"
+    if request.htmx:
+        template += "#progress"
+    return render(request, template, {"export": export})
+
+
+@operator_view(GET="charging:read")
+def export_download(request, export_id):
+    export = _export_or_404(request, export_id)
+    if export.state != Export.State.DONE or not export.file:
+        messages.error(request, "This export is not ready yet." if not export.finished else
+                       "This export has no file: it failed or is no longer kept.")
+        return redirect(_url(request, "export_detail", export.pk))
+    return csv.file_response(export.file.open("rb"), exports.KINDS[export.kind].filename(request.operator))

@@ -278,6 +278,8 @@ CELERY_BEAT_SCHEDULE = {
     "billing-monthly-close": {"task": "billing.close_month", "schedule": crontab(day_of_month=1, hour=3, minute=0)},
     # Shared dashboards' access log rows older than 180 days (dashboards/sharing.py).
     "dashboards-prune-access-log": {"task": "dashboards.prune_access_log", "schedule": crontab(hour=4, minute=30)},
+    # The files of large CSV exports past their keeping time (charging/exports.py).
+    "charging-prune-exports": {"task": "charging.prune_exports", "schedule": crontab(hour=4, minute=45)},
 }
 
 # --- Logging ------------------------------------------------------------------------------------
@@ -297,6 +299,10 @@ PORTAL_NAME = "CPO Portal"
 CHARGING_MAX_KWH_PER_CHARGE = Decimal(env.str("CHARGING_MAX_KWH_PER_CHARGE", default="1000"))
 CHARGING_MAX_CHARGE_HOURS = Decimal(env.str("CHARGING_MAX_CHARGE_HOURS", default="72"))
 # In EUR, converted to the wallet's currency with the reference rates (CHARGING_FX_RATES).
+# CSV exports: up to this many rows are made during the request; more become a background job
+# with a progress bar and a download link, kept this many days (docs/charging.md).
+CHARGING_EXPORT_INLINE_MAX_ROWS = env.int("CHARGING_EXPORT_INLINE_MAX_ROWS", default=100_000)
+CHARGING_EXPORT_KEEP_DAYS = env.int("CHARGING_EXPORT_KEEP_DAYS", default=7)
 CHARGING_MAX_PRICE_PER_KWH_EUR = Decimal(env.str("CHARGING_MAX_PRICE_PER_KWH_EUR", default="10"))
 # Highest plausible VAT as a share of the price excluding VAT (the highest rate in Europe is 27 %).
 CHARGING_MAX_VAT_RATE = Decimal(env.str("CHARGING_MAX_VAT_RATE", default="0.30"))

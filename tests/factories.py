@@ -257,3 +257,20 @@ class DashboardFactory(factory.django.DjangoModelFactory):
     operator = factory.SubFactory(OperatorFactory)
     name = factory.Sequence(lambda n: f"Dashboard {n}")
     kind = "network"
+
+
+class ExportFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "charging.Export"
+
+    operator = factory.SubFactory(OperatorFactory)
+    kind = "charges"
+    state = "queued"
+    total = 150_000
+
+
+# Path arguments of operator URLs -> an object of that operator, for the permission matrix
+# (tests/portal/test_permission_matrix.py reads this too: a new kind of argument goes here).
+URL_OBJECTS = {
+    "export_id": lambda op: ExportFactory(operator=op).pk,
+}

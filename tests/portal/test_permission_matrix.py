@@ -2,8 +2,8 @@
 
 A new view is covered without editing this file: it only needs to be wrapped in
 `portal.tenancy.operator_view` (a pattern that is not fails `test_every_operator_url_is_guarded`).
-A URL with a new kind of path argument needs one entry in `OBJECT_FACTORIES`, which creates an
-object of the operator for that argument.
+A URL with a new kind of path argument needs one entry in `tests.factories.URL_OBJECTS` (or
+`OBJECT_FACTORIES` below), which creates an object of the operator for that argument.
 """
 from datetime import timedelta
 
@@ -53,6 +53,7 @@ OBJECT_FACTORIES = {
     "invoice_id": lambda op: factories.issued_invoice(op).pk,
     "payout_id": lambda op: factories.PayoutFactory(operator=op).pk,
     "dashboard_id": lambda op: factories.DashboardFactory(operator=op).pk,
+    **factories.URL_OBJECTS,
 }
 
 

@@ -1,0 +1,183 @@
+"""What the CSV exports of charges and wallet transactions hold, row by row, at database speed.
+
+Rows come from one query as plain tuples (no model instances), through a server-side cursor
+on PostgreSQL (flat memory), and only the columns that may hold text typed by someone else go
+through the formula escaping of portal/csv.py. The same rows feed a download made in the
+request (small exports) and the background job of a large one (charging/models.py `Export`).
+"""
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.files import File
+from django.db.models import Q
+from django.http import QueryDict
+from django.utils import timezone
+
+from charging import selectors
+from portal import csv
+
+CHUNK = 5000
+
+CHARGE_HEADER = ["id", "external_id", "charge_point_id", "evse_id", "charge_point", "site", "type", "state",
+                 "started_at", "stopped_at", "consumed_kwh", "price", "vat_amount", "currency", "credit_of",
+                 "failure_reason"]
+_CHARGE_FIELDS = ("pk", "external_id", "charge_point_id", "charge_point__evse_id", "charge_point__name",
+                  "charge_point__site__name", "type", "state", "started_at", "stopped_at", "consumed_kwh",
+                  "price", "vat_amount", "currency", "credit_of_id", "failure_reason")
+CHARGE_TEXT_COLUMNS = (1, 3, 4, 5, 15)  # external id, EVSE id, names, failure reason
+
+
+def charge_rows(qs):
+    """The rows of the charges export for a queryset of `selectors.charges` (its order kept)."""
+    for (pk, ext, cp_id, evse, cp_name, site, kind, state, started, stopped, kwh, price, vat, currency,
+         credit_of, reason) in qs.values_list(*_CHARGE_FIELDS).iterator(chunk_size=CHUNK):
+        yield (pk, ext, cp_id, evse, cp_name, site, kind, state, started.isoformat(),
+               stopped.isoformat() if stopped else None, kwh, price, vat, currency, credit_of, reason)
+
+
+WALLET_HEADER = ["created_at", "kind", "group", "state", "amount", "vat_amount", "currency", "balance_after",
+                 "reference", "note"]
+WALLET_TEXT_COLUMNS = (8, 9)  # reference, note
+
+
+def wallet_rows(*, operator, filters):
+    from operators.models import WalletTransaction
+
+    kinds = dict(WalletTransaction.Kind.choices)
+    for e, balance in selectors.wallet_rows_for_export(operator=operator, filters=filters):
+        yield (e.created_at.isoformat(), kinds.get(e.kind, e.kind), e.group, e.state, e.amount, e.vat_amount,
+               e.currency, balance, e.reference, e.note)
+
+
+# --- Kinds of export, and the job that prepares a large one ---------------------------------------
+log = logging.getLogger(__name__)
+STALE = timedelta(minutes=10)  # a running job silent for this long has died: it may be taken over
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    permission: str
+    header: list
+    text_columns: tuple
+
+    def form(self, operator, query):
+        from charging.forms import ChargeFilterForm, WalletFilterForm
+
+        form_class = ChargeFilterForm if self.name == "charges" else WalletFilterForm
+        data = QueryDict(query, mutable=True)
+        for name in ("after", "before", "last", "format"):
+            data.pop(name, None)
+        return form_class(data or None, operator=operator)
+
+    def rows(self, operator, filters):
+        if self.name == "charges":
+            return charge_rows(selectors.charges(operator=operator, filters=filters))
+        return wallet_rows(operator=operator, filters=filters)
+
+    def count(self, operator, filters):
+        if self.name == "charges":
+            return selectors.charge_totals(operator=operator, filters=filters,
+                                           charges=selectors.charges(operator=operator, filters=filters))["count"]
+        return selectors.wallet_transactions(operator=operator, filters=filters).count()
+
+    def filename(self, operator):
+        return f"{self.name}-{operator.slug}-{timezone.localdate():%Y-%m-%d}.csv"
+
+
+KINDS = {
+    "charges": Kind("charges", "charging:read", CHARGE_HEADER, CHARGE_TEXT_COLUMNS),
+    "wallet": Kind("wallet", "wallet:read", WALLET_HEADER, WALLET_TEXT_COLUMNS),
+}
+
+
+def inline_limit() -> int:
+    return settings.CHARGING_EXPORT_INLINE_MAX_ROWS
+
+
+def describe(form) -> str:
+    """The filters of an export in words ("Site: Harbour · From 2026-01-01"), for its page."""
+    parts = []
+    for name, value in (form.cleaned_data or {}).items():
+        if value in (None, "") or name not in form.fields:
+            continue
+        field = form.fields[name]
+        if hasattr(field, "choices") and not hasattr(value, "pk"):
+            value = dict(field.choices).get(value, value)
+        parts.append(f"{field.label or name.replace('_', ' ').capitalize()}: {value}")
+    return " · ".join(parts)[:255]
+
+
+def download(kind: Kind, operator, filters):
+    """A small export made now: written to a temporary file first, then sent with its length, so
+    a failure is an error page, never a cut-off file with status 200; memory stays flat."""
+    binary, _ = csv.to_file(kind.header, kind.rows(operator, filters), text_columns=kind.text_columns)
+    return csv.file_response(binary, kind.filename(operator))
+
+
+def claim(export_id: int) -> bool:
+    """Take the job of an export: a waiting one, or a running one whose worker went silent (a
+    crash: Celery delivers the task again). Exactly one worker wins."""
+    from charging.models import Export
+
+    now = timezone.now()
+    return bool(Export.objects.filter(pk=export_id).filter(
+        Q(state=Export.State.QUEUED) | Q(state=Export.State.RUNNING, heartbeat_at__lt=now - STALE),
+    ).update(state=Export.State.RUNNING, heartbeat_at=now, processed=0))
+
+
+def run(export_id: int) -> None:
+    """Prepare one export (the Celery task's body). Safe to run twice: only the claimant works,
+    and the file is saved under a new name only once it is complete."""
+    from charging.models import Export
+
+    if not claim(export_id):
+        return
+    export = Export.objects.select_related("operator").get(pk=export_id)
+    Export.objects.filter(pk=export_id).update(attempts=export.attempts + 1)
+    kind = KINDS[export.kind]
+    form = kind.form(export.operator, export.query)
+    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    if form.is_bound and form.errors:
+        _finish(export_id, state=Export.State.FAILED, message="The filters are no longer valid (a site was deleted?).")
+        return
+
+    def progress(rows):
+        Export.objects.filter(pk=export_id, state=Export.State.RUNNING).update(
+            processed=rows, heartbeat_at=timezone.now())
+
+    try:
+        binary, rows = csv.to_file(kind.header, kind.rows(export.operator, filters),
+                                   text_columns=kind.text_columns, progress=progress, every=20_000)
+        with binary:
+            size = binary.seek(0, 2)
+            binary.seek(0)
+            export.file.save(f"{export.operator_id}/{kind.filename(export.operator)}", File(binary), save=False)
+    except Exception:
+        log.exception("export %s failed", export_id)
+        _finish(export_id, state=Export.State.FAILED, message="The export failed: please ask for it again.")
+        raise
+    if not _finish(export_id, state=Export.State.DONE, file=export.file.name, processed=rows, total=rows,
+                   size=size, expires_at=timezone.now() + timedelta(days=settings.CHARGING_EXPORT_KEEP_DAYS)):
+        export.file.delete(save=False)  # another worker took over meanwhile and finished first
+
+
+def _finish(export_id, **values) -> bool:
+    from charging.models import Export
+
+    return bool(Export.objects.filter(pk=export_id, state=Export.State.RUNNING).update(
+        finished_at=timezone.now(), heartbeat_at=timezone.now(), **values))
+
+
+def prune() -> int:
+    """Delete the files of exports past their keeping time (beat, daily); their rows stay, Expired."""
+    from charging.models import Export
+
+    count = 0
+    for export in Export.objects.filter(state=Export.State.DONE, expires_at__lte=timezone.now()):
+        export.file.delete(save=False)
+        Export.objects.filter(pk=export.pk).update(state=Export.State.EXPIRED, file="")
+        count += 1
+    return count
