@@ -97,6 +97,11 @@ def inline_limit() -> int:
     return settings.CHARGING_EXPORT_INLINE_MAX_ROWS
 
 
+def label(form, name) -> str:
+    field = form.fields.get(name)
+    return (field.label if field is not None and field.label else name.replace("_", " ")).capitalize()
+
+
 def describe(form) -> str:
     """The filters of an export in words ("Site: Harbour · From 2026-01-01"), for its page."""
     parts = []
@@ -106,7 +111,7 @@ def describe(form) -> str:
         field = form.fields[name]
         if hasattr(field, "choices") and not hasattr(value, "pk"):
             value = dict(field.choices).get(value, value)
-        parts.append(f"{field.label or name.replace('_', ' ').capitalize()}: {value}")
+        parts.append(f"{label(form, name)}: {value}")
     return " · ".join(parts)[:255]
 
 

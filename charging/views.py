@@ -324,7 +324,7 @@ def export_new(request):
     form = kind.form(request.operator, query)
     if form.is_bound and not form.is_valid():
         messages.error(request, "The filters of this export are not valid: " + "; ".join(
-            f"{form.fields[n].label if n in form.fields else n}: {' '.join(e)}" for n, e in form.errors.items()))
+            f"{exports.label(form, n)}: {' '.join(e)}" for n, e in form.errors.items()))
         return render(request, "charging/export_list.html",
                       {"exports": list(_exports(request)[:50])}, status=400)
     busy = _exports(request).filter(requested_by=request.user,
