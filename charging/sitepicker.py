@@ -8,8 +8,10 @@ site's name and submit. The field takes a site id (links such as ?site=7 from th
 a site's label as the list offers it ("Name — City"), or a name that only one site has; anything
 else is a specific error, never a 500 or a silent "all sites".
 """
+import re
+
 from django import forms
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 
 from portal.validators import single_line_text
@@ -19,8 +21,23 @@ SEARCH_RESULTS = 20
 SEPARATOR = " — "
 
 
-def label(site) -> str:
-    return f"{site.name}{SEPARATOR}{site.city}" if site.city else site.name
+TWIN = re.compile(r"^(?P<label>.*) \(#(?P<pk>[0-9]{1,18})\)$")
+
+
+def label(site, twin=False) -> str:
+    """What the search box shows for a site: "Name — City"; with its id too ("Name — City (#7)")
+    when another site of the operator has the same name and city, so the two can be told apart."""
+    text = f"{site.name}{SEPARATOR}{site.city}" if site.city else site.name
+    return f"{text} (#{site.pk})" if twin else text
+
+
+def _twins(qs):
+    """The queryset with `twin`: whether another site of the same operator has the same name and city."""
+    from charging.models import Site
+
+    return qs.annotate(twin=Exists(Site.objects.filter(
+        operator=OuterRef("operator"), name__iexact=OuterRef("name"), city__iexact=OuterRef("city"),
+    ).exclude(pk=OuterRef("pk"))))
 
 
 class SiteSearchInput(forms.TextInput):
@@ -36,9 +53,9 @@ class SiteSearchInput(forms.TextInput):
         if value in (None, ""):
             return None
         if isinstance(value, int) or (isinstance(value, str) and value.isascii() and value.isdigit()):
-            site = self.queryset.filter(pk=int(value)).first() if self.queryset is not None else None
+            site = _twins(self.queryset.filter(pk=int(value))).first() if self.queryset is not None else None
             if site is not None:
-                return label(site)
+                return label(site, site.twin)
         return super().format_value(value)
 
     def get_context(self, name, value, attrs):
@@ -84,6 +101,11 @@ class SiteField(forms.ModelChoiceField):
         single_line_text(text)  # the portal's text rules: no control, bidi or invisible characters
         if len(text) > 500:
             raise forms.ValidationError("No site by that name.", code="invalid_choice")
+        twin = TWIN.match(text)  # "Name — City (#7)", as the list offers a site that has a twin
+        if twin:
+            site = self.queryset.filter(pk=int(twin["pk"])).first()
+            if site is not None and label(site).casefold() == twin["label"].strip().casefold():
+                return site
         # a label as the list offers it ("Name — City", or the bare name of a site without a city),
         # then a name only one site has, then an id (?site=7 links): a name always wins over an id
         name, _, city = text.rpartition(SEPARATOR)
@@ -120,14 +142,24 @@ class SiteField(forms.ModelChoiceField):
 
 
 def search(operator, text: str) -> list:
-    """Up to SEARCH_RESULTS of the operator's sites whose name or city contains `text`, names
-    starting with it first."""
+    """Up to SEARCH_RESULTS of the operator's sites for what was typed, each with its `label`:
+    names that start with it first (by name), then names or cities that contain it."""
     from charging.models import Site
 
     text = (text or "").strip()[:100]
-    qs = Site.objects.filter(operator=operator).only("id", "name", "city")
-    if text:
-        name = text.partition(SEPARATOR)[0].strip()
-        qs = qs.filter(Q(name__icontains=name) | Q(city__icontains=name))
-    return sorted(qs.order_by("name", "id")[:SEARCH_RESULTS * 5],
-                  key=lambda s: (not s.name.lower().startswith(text.lower()), s.name.lower(), s.pk))[:SEARCH_RESULTS]
+    try:
+        single_line_text(text)
+    except forms.ValidationError:
+        return []  # a control or invisible character (NUL …): no site is called that
+    qs = _twins(Site.objects.filter(operator=operator).only("id", "name", "city", "operator_id"))
+    name = text.partition(SEPARATOR)[0].strip()
+    if not name:
+        found = list(qs.order_by("name", "id")[:SEARCH_RESULTS])
+    else:
+        found = list(qs.filter(name__istartswith=name).order_by("name", "id")[:SEARCH_RESULTS])
+        if len(found) < SEARCH_RESULTS:
+            found += qs.filter(Q(name__icontains=name) | Q(city__icontains=name)).exclude(
+                name__istartswith=name).order_by("name", "id")[:SEARCH_RESULTS - len(found)]
+    for site in found:
+        site.label = label(site, site.twin)
+    return found

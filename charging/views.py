@@ -64,8 +64,6 @@ def site_search(request):
     """The site picker's suggestions (htmx): up to 20 <option>s for what was typed."""
     text = request.GET.get("q") or next((v for k, v in request.GET.items() if k != "q"), "")
     sites = sitepicker.search(request.operator, text)
-    for site in sites:
-        site.label = sitepicker.label(site)
     return render(request, "charging/_site_options.html", {"sites": sites})
 
 

@@ -107,3 +107,42 @@ def test_names_win_over_ids_and_city_less_or_dashed_names_can_be_picked(admin_cl
         mine = ChargeFactory(operator=operator, charge_point=ChargePointFactory(operator=operator, site=site))
         response = admin_client.get(url, {"site": site.name})
         assert response.status_code == 200 and [c.pk for c in response.context["page"]] == [mine.pk], site.name
+
+
+def _suggestions(client, operator, text):
+    from urllib.parse import quote
+
+    html = client.get(f"/o/{operator.slug}/sites/search/?q={quote(text)}").content.decode()
+    return re.findall(r'<option value="([^"]*)"', html)
+
+
+def test_names_starting_with_the_text_come_first_across_all_matches(admin_client, operator):
+    # 120 sites whose name only contains "Park" sort before "Park Street" by name; it still comes first
+    Site.objects.bulk_create(Site(operator=operator, name=f"A-Park {i:03d}", country="DK") for i in range(120))
+    Site.objects.create(operator=operator, name="Park Street", city="Aalborg", country="DK")
+    found = _suggestions(admin_client, operator, "park")
+    assert found[0] == "Park Street — Aalborg" and len(found) == 20
+
+
+def test_a_nul_byte_in_the_search_is_no_match_not_an_error(admin_client, operator):
+    many_sites(operator)
+    response = admin_client.get(f"/o/{operator.slug}/sites/search/?q=Gar%00age")
+    assert response.status_code == 200 and "<option" not in response.content.decode()
+
+
+def test_two_sites_with_the_same_name_and_city_are_told_apart(admin_client, operator):
+    many_sites(operator)
+    first = Site.objects.create(operator=operator, name="Twin", city="Vejle", country="DK")
+    second = Site.objects.create(operator=operator, name="Twin", city="vejle", country="DK")
+    ChargeFactory(operator=operator, charge_point=ChargePointFactory(operator=operator, site=second),
+                  external_id="AT-SECOND")
+    ChargeFactory(operator=operator, charge_point=ChargePointFactory(operator=operator, site=first),
+                  external_id="AT-FIRST")
+    found = _suggestions(admin_client, operator, "twin")
+    assert found == [f"Twin — Vejle (#{first.pk})", f"Twin — vejle (#{second.pk})"]
+    html = admin_client.get(f"/o/{operator.slug}/charges/", {"site": found[1]}).content.decode()
+    assert "AT-SECOND" in html and "AT-FIRST" not in html
+    assert f'value="Twin — vejle (#{second.pk})"' in html  # the box shows the label it was given
+    # an id with a label of another site is no shortcut to that site
+    response = admin_client.get(f"/o/{operator.slug}/charges/", {"site": f"Garage 001 — Aarhus (#{second.pk})"})
+    assert response.status_code == 400
