@@ -54,6 +54,7 @@ def seed(ctx):
 
     _connectors(ctx)
     _year_of_charges(ctx)
+    _exports(ctx)
     if ctx["options"].get("scale") == "large":
         _large(ctx)
 
@@ -89,6 +90,31 @@ def _year_of_charges(ctx):
         rollups.rebuild(operator.pk)  # the COPY marked nothing: the whole year at once
         ctx["log"](f"  {operator.name}: {charges.count()} charges over a year, posted to the ledger "
                    f"({time.perf_counter() - started:.1f} s)")
+
+
+def _exports(ctx):
+    """Exports on the demo operator's Exports page: the last year of charges, ready to download,
+    and an older wallet export whose file is no longer kept. Runs once."""
+    from datetime import timedelta
+
+    from charging import exports
+    from charging.models import Export
+
+    operator = ctx["operators"]["demo"]
+    if Export.objects.filter(operator=operator).exists():
+        return
+    admin = ctx["users"]["admin@demo.example"]
+    today = timezone.localdate()
+    query = f"date_from={today - timedelta(days=365):%Y-%m-%d}&date_to={today:%Y-%m-%d}"
+    form = exports.KINDS["charges"].form(operator, query)
+    form.is_valid()
+    export = Export.objects.create(operator=operator, requested_by=admin, kind="charges", query=query,
+                                   description=exports.describe(form))
+    exports.run(export.pk)
+    Export.objects.create(operator=operator, requested_by=admin, kind="wallet", state=Export.State.EXPIRED,
+                          created_at=timezone.now() - timedelta(days=12), finished_at=timezone.now() - timedelta(days=12),
+                          expires_at=timezone.now() - timedelta(days=5), total=1480, processed=1480, size=152_311,
+                          description="Kind: Charging income")
 
 
 SCALE_POINTS, SCALE_CHARGES = 10_000, 1_000_000

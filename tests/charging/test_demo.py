@@ -36,7 +36,8 @@ def test_generator_has_daily_and_weekly_patterns_and_failures():
 
 
 @pytest.mark.django_db
-def test_seed_demo_posts_a_year_of_charges_once():
+def test_seed_demo_posts_a_year_of_charges_once(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
     call_command("seed_demo", stdout=open("/dev/null", "w"))
     demo = Operator.objects.get(slug="demo")
     charges = Charge.objects.filter(operator=demo)
@@ -47,9 +48,14 @@ def test_seed_demo_posts_a_year_of_charges_once():
     assert income.count() == paid.count()
     # Summed in Python: SQLite's SUM of a decimal column is a float sum (off in the 8th decimal).
     assert sum(income.values_list("amount", flat=True)) == sum(paid.values_list("price", flat=True))
-    before = (charges.count(), WalletTransaction.objects.count())
+    from charging.models import Export
+
+    ready = Export.objects.get(operator=demo, state="done")  # the Exports page has a file to download
+    assert ready.processed > 10_000  # the year of charges (later demo steps add a few more)
+    assert ready.file and ready.size > 1_000_000
+    before = (charges.count(), WalletTransaction.objects.count(), Export.objects.count())
     call_command("seed_demo", stdout=open("/dev/null", "w"))
-    assert (charges.count(), WalletTransaction.objects.count()) == before
+    assert (charges.count(), WalletTransaction.objects.count(), Export.objects.count()) == before
 
 
 @pytest.mark.django_db
