@@ -6,12 +6,13 @@ through the formula escaping of portal/csv.py. The same rows feed a download mad
 request (small exports) and the background job of a large one (charging/models.py `Export`).
 """
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.files import File
-from django.db.models import Q
+from django.db.models import F, Q
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -97,6 +98,18 @@ def inline_limit() -> int:
     return settings.CHARGING_EXPORT_INLINE_MAX_ROWS
 
 
+def canonical_query(form) -> str:
+    """The filters an export keeps: only the form's own fields, as typed (what the job reads again)."""
+    if not form.is_bound:
+        return ""
+    data = QueryDict(mutable=True)
+    for name in form.fields:
+        for value in form.data.getlist(name):
+            if value != "":
+                data.appendlist(name, value)
+    return data.urlencode()
+
+
 def label(form, name) -> str:
     field = form.fields.get(name)
     return (field.label if field is not None and field.label else name.replace("_", " ")).capitalize()
@@ -122,67 +135,90 @@ def download(kind: Kind, operator, filters):
     return csv.file_response(binary, kind.filename(operator))
 
 
-def claim(export_id: int) -> bool:
+def claim(export_id: int) -> str | None:
     """Take the job of an export: a waiting one, or a running one whose worker went silent (a
-    crash: Celery delivers the task again). Exactly one worker wins."""
+    crash: Celery delivers the task again). Exactly one worker wins; it gets a token that its
+    progress and its finish name, so a silent worker that wakes up again changes nothing."""
     from charging.models import Export
 
-    now = timezone.now()
-    return bool(Export.objects.filter(pk=export_id).filter(
+    now, token = timezone.now(), secrets.token_hex(8)
+    claimed = Export.objects.filter(pk=export_id).filter(
         Q(state=Export.State.QUEUED) | Q(state=Export.State.RUNNING, heartbeat_at__lt=now - STALE),
-    ).update(state=Export.State.RUNNING, heartbeat_at=now, processed=0))
+    ).update(state=Export.State.RUNNING, heartbeat_at=now, processed=0, worker=token, attempts=F("attempts") + 1)
+    return token if claimed else None
 
 
 def run(export_id: int) -> None:
-    """Prepare one export (the Celery task's body). Safe to run twice: only the claimant works,
-    and the file is saved under a new name only once it is complete."""
+    """Prepare one export (the Celery task's body). Safe to run twice, at once, or after a crash:
+    only the claimant works; the file is written under a name of its own attempt, recorded on
+    the row first, so a worker that takes over deletes what a crashed one left, and a failure
+    deletes its own part-written file."""
     from charging.models import Export
 
-    if not claim(export_id):
+    token = claim(export_id)
+    if token is None:
         return
     export = Export.objects.select_related("operator").get(pk=export_id)
-    Export.objects.filter(pk=export_id).update(attempts=export.attempts + 1)
+    mine = Export.objects.filter(pk=export_id, worker=token, state=Export.State.RUNNING)
+    if export.file:  # a crashed attempt's file (complete or not): never referenced as done
+        export.file.storage.delete(export.file.name)
+    name = f"exports/{export.operator_id}/{export.pk}-{token}.csv"
+    mine.update(file=name)
     kind = KINDS[export.kind]
     form = kind.form(export.operator, export.query)
     filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
     if form.is_bound and form.errors:
-        _finish(export_id, state=Export.State.FAILED, message="The filters are no longer valid (a site was deleted?).")
+        mine.update(state=Export.State.FAILED, file="", finished_at=timezone.now(),
+                    message="The filters are no longer valid (a site was deleted?).")
         return
 
     def progress(rows):
-        Export.objects.filter(pk=export_id, state=Export.State.RUNNING).update(
-            processed=rows, heartbeat_at=timezone.now())
+        mine.update(processed=rows, heartbeat_at=timezone.now())
 
+    storage = export.file.storage
     try:
         binary, rows = csv.to_file(kind.header, kind.rows(export.operator, filters),
                                    text_columns=kind.text_columns, progress=progress, every=20_000)
         with binary:
             size = binary.seek(0, 2)
             binary.seek(0)
-            export.file.save(f"{export.operator_id}/{kind.filename(export.operator)}", File(binary), save=False)
-    except Exception:
+            saved = storage.save(name, File(binary))
+            if saved != name:  # (the storage picked another name: keep ours recorded)
+                mine.update(file=saved)
+                name = saved
+    except BaseException:
         log.exception("export %s failed", export_id)
-        _finish(export_id, state=Export.State.FAILED, message="The export failed: please ask for it again.")
+        storage.delete(name)
+        mine.update(state=Export.State.FAILED, file="", finished_at=timezone.now(),
+                    message="The export failed: please ask for it again.")
         raise
-    if not _finish(export_id, state=Export.State.DONE, file=export.file.name, processed=rows, total=rows,
-                   size=size, expires_at=timezone.now() + timedelta(days=settings.CHARGING_EXPORT_KEEP_DAYS)):
-        export.file.delete(save=False)  # another worker took over meanwhile and finished first
+    if not _finish(mine, processed=rows, total=rows, size=size,
+                   expires_at=timezone.now() + timedelta(days=settings.CHARGING_EXPORT_KEEP_DAYS)):
+        storage.delete(name)  # another worker took over meanwhile: its file counts
 
 
-def _finish(export_id, **values) -> bool:
+def _finish(mine, **values) -> bool:
     from charging.models import Export
 
-    return bool(Export.objects.filter(pk=export_id, state=Export.State.RUNNING).update(
-        finished_at=timezone.now(), heartbeat_at=timezone.now(), **values))
+    return bool(mine.update(state=Export.State.DONE, finished_at=timezone.now(), heartbeat_at=timezone.now(),
+                            **values))
 
 
 def prune() -> int:
-    """Delete the files of exports past their keeping time (beat, daily); their rows stay, Expired."""
+    """Upkeep (beat, every 15 minutes): exports past their keeping time become Expired (the row
+    first, then the file, so a download in between finds no file rather than half of one);
+    exports whose task never arrived, or whose worker died, are delivered again."""
+    from charging import tasks
     from charging.models import Export
 
     count = 0
     for export in Export.objects.filter(state=Export.State.DONE, expires_at__lte=timezone.now()):
-        export.file.delete(save=False)
-        Export.objects.filter(pk=export.pk).update(state=Export.State.EXPIRED, file="")
-        count += 1
+        if Export.objects.filter(pk=export.pk, state=Export.State.DONE).update(state=Export.State.EXPIRED, file=""):
+            if export.file:
+                export.file.storage.delete(export.file.name)
+            count += 1
+    silent = timezone.now() - STALE
+    for pk in Export.objects.filter(Q(state=Export.State.QUEUED, created_at__lt=silent)
+                                    | Q(state=Export.State.RUNNING, heartbeat_at__lt=silent)).values_list("pk", flat=True):
+        tasks.run_export.delay(pk)
     return count

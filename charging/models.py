@@ -266,6 +266,7 @@ class Export(models.Model):
     file = models.FileField(upload_to="exports/", blank=True)
     message = models.CharField(max_length=255, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    worker = models.CharField(max_length=16, blank=True, help_text="The token of the job's current claim.")
     created_at = models.DateTimeField(default=timezone.now)
     heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life of the job.")
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -31,13 +31,21 @@ def label(site, twin=False) -> str:
     return f"{text} (#{site.pk})" if twin else text
 
 
+def _label_sql():
+    from django.db.models import Case, CharField, F, Value, When
+    from django.db.models.functions import Concat, Lower
+
+    return Lower(Case(When(city="", then=F("name")), default=Concat(F("name"), Value(SEPARATOR), F("city")),
+                      output_field=CharField()))
+
+
 def _twins(qs):
-    """The queryset with `twin`: whether another site of the same operator has the same name and city."""
+    """The queryset with `twin`: whether another site of the same operator is offered under the
+    same label (the same name and city, or a name with a dash that reads as another's name and city)."""
     from charging.models import Site
 
-    return qs.annotate(twin=Exists(Site.objects.filter(
-        operator=OuterRef("operator"), name__iexact=OuterRef("name"), city__iexact=OuterRef("city"),
-    ).exclude(pk=OuterRef("pk"))))
+    others = Site.objects.annotate(lbl=_label_sql()).filter(operator=OuterRef("operator"), lbl=OuterRef("lbl"))
+    return qs.annotate(lbl=_label_sql(), twin=Exists(others.exclude(pk=OuterRef("pk"))))
 
 
 class SiteSearchInput(forms.TextInput):
@@ -101,23 +109,28 @@ class SiteField(forms.ModelChoiceField):
         single_line_text(text)  # the portal's text rules: no control, bidi or invisible characters
         if len(text) > 500:
             raise forms.ValidationError("No site by that name.", code="invalid_choice")
-        twin = TWIN.match(text)  # "Name — City (#7)", as the list offers a site that has a twin
+        # the label as the list offers it ("Name — City", or the bare name of a site without a city),
+        # then a site with a twin as the list offers it ("Name — City (#7)"), then a name only one
+        # site has, then an id (?site=7 links): a name always wins over an id
+        name, _, city = text.rpartition(SEPARATOR)
+        offered = Q(name__iexact=text, city="")
+        if name:
+            offered |= Q(name__iexact=name.strip(), city__iexact=city.strip())
+        matches = list(self.queryset.filter(offered)[:2])
+        if len(matches) == 1:
+            return matches[0]
+        twin = TWIN.match(text)
         if twin:
             site = self.queryset.filter(pk=int(twin["pk"])).first()
             if site is not None and label(site).casefold() == twin["label"].strip().casefold():
                 return site
-        # a label as the list offers it ("Name — City", or the bare name of a site without a city),
-        # then a name only one site has, then an id (?site=7 links): a name always wins over an id
-        name, _, city = text.rpartition(SEPARATOR)
-        tries = [{"name__iexact": name.strip(), "city__iexact": city.strip()}] if name else []
-        tries += [{"name__iexact": text, "city": ""}, {"name__iexact": text}]
-        for lookup in tries:
-            matches = list(self.queryset.filter(**lookup)[:2])
+        if not matches:
+            matches = list(self.queryset.filter(name__iexact=text)[:2])
             if len(matches) == 1:
                 return matches[0]
-            if matches:
-                raise forms.ValidationError(f"Several sites are called “{text}”: pick one from the list "
-                                            "(name — city).", code="invalid_choice")
+        if matches:
+            raise forms.ValidationError(f"Several sites are called “{text}”: pick one from the list "
+                                        "(name — city (#id)).", code="invalid_choice")
         if text.isascii() and text.isdigit() and len(text) < 19:
             site = self.queryset.filter(pk=int(text)).first()
             if site is not None:

@@ -17,6 +17,7 @@ from charging.forms import (
     WalletFilterForm,
 )
 from charging.models import Export
+from members.models import Membership
 from operators.selectors import operator_balance
 from portal import audit, csv
 from portal.errors import DomainError
@@ -318,30 +319,37 @@ def export_new(request):
     kind = exports.KINDS.get(request.POST.get("kind", ""))
     if kind is None or kind.permission not in request.operator_perms:
         return HttpResponseBadRequest("Unknown kind of export.")
-    query = request.POST.get("query", "")[:2000]
+    query = request.POST.get("query", "")
+    if len(query) > Export._meta.get_field("query").max_length:
+        return _refuse_export(request, "The filters of this export are too long: go back to the list and ask again.")
     form = kind.form(request.operator, query)
     if form.is_bound and not form.is_valid():
-        messages.error(request, "The filters of this export are not valid: " + "; ".join(
+        return _refuse_export(request, "The filters of this export are not valid: " + "; ".join(
             f"{exports.label(form, n)}: {' '.join(e)}" for n, e in form.errors.items()))
-        return render(request, "charging/export_list.html",
-                      {"exports": list(_exports(request)[:50])}, status=400)
-    busy = _exports(request).filter(requested_by=request.user,
-                                    state__in=[Export.State.QUEUED, Export.State.RUNNING]).count()
-    if busy >= MAX_RUNNING_EXPORTS:
-        messages.error(request, f"You already have {busy} exports being prepared: wait until one is ready.")
-        return render(request, "charging/export_list.html",
-                      {"exports": list(_exports(request)[:50])}, status=400)
     filters = form.cleaned_data if form.is_bound else {}
+    if len(exports.canonical_query(form)) > Export._meta.get_field("query").max_length:
+        return _refuse_export(request, "The filters of this export are too long: go back to the list and ask again.")
     with transaction.atomic():
-        export = Export.objects.create(
-            operator=request.operator, requested_by=request.user, kind=kind.name, query=form.data.urlencode()
-            if form.is_bound else "", description=exports.describe(form) if form.is_bound else "",
-            total=kind.count(request.operator, filters))
-        audit.record(operator=request.operator, actor=request.user, action="created", item=export,
-                     item_type="export", changes={"kind": {"before": None, "after": kind.name},
-                                                  "filters": {"before": None, "after": export.description}})
-        transaction.on_commit(lambda: tasks.run_export.delay(export.pk))
+        # the member's membership row locked: clicks at once are counted one after the other
+        Membership.objects.select_for_update().filter(pk=request.membership.pk).first()
+        busy = _exports(request).filter(requested_by=request.user,
+                                        state__in=[Export.State.QUEUED, Export.State.RUNNING]).count()
+        export = None if busy >= MAX_RUNNING_EXPORTS else Export.objects.create(
+            operator=request.operator, requested_by=request.user, kind=kind.name, query=exports.canonical_query(form),
+            description=exports.describe(form) if form.is_bound else "", total=kind.count(request.operator, filters))
+        if export is not None:
+            audit.record(operator=request.operator, actor=request.user, action="created", item=export,
+                         item_type="export", changes={"kind": {"before": None, "after": kind.name},
+                                                      "filters": {"before": None, "after": export.description}})
+            transaction.on_commit(lambda: tasks.run_export.delay(export.pk))
+    if export is None:
+        return _refuse_export(request, f"You already have {busy} exports being prepared: wait until one is ready.")
     return redirect(_url(request, "export_detail", export.pk))
+
+
+def _refuse_export(request, message):
+    messages.error(request, message)
+    return render(request, "charging/export_list.html", {"exports": list(_exports(request)[:50])}, status=400)
 
 
 def _export_or_404(request, export_id):
@@ -367,4 +375,9 @@ def export_download(request, export_id):
         messages.error(request, "This export is not ready yet." if not export.finished else
                        "This export has no file: it failed or is no longer kept.")
         return redirect(_url(request, "export_detail", export.pk))
-    return csv.file_response(export.file.open("rb"), exports.KINDS[export.kind].filename(request.operator))
+    try:
+        fileobj = export.file.open("rb")
+    except FileNotFoundError:  # pruned a moment ago (or a storage not shared with the worker)
+        messages.error(request, "This export has no file: it is no longer kept.")
+        return redirect(_url(request, "export_detail", export.pk))
+    return csv.file_response(fileobj, exports.KINDS[export.kind].filename(request.operator))

@@ -195,7 +195,8 @@ def rebuild(operator_id: int | None = None) -> dict:
             for model in (ChargePointDay, ChargePointMonth, ChargePointHour, FailureDay, SegmentDay, SegmentMonth,
                           NetworkHour, RollupPlacement):
                 model.objects.filter(operator_id=op).delete()
-            _reconcile(op)  # every charge point placed where it is now (no history yet to move)
+            _reconcile(op, session_days=False)  # every charge point placed where it is now (no rows yet;
+            # the first and last session days come with the recompute)
             if _pg():
                 _recompute(op, None)
             else:  # SQLite: every day a charge touches, as dirty days
@@ -527,12 +528,18 @@ def _session_days(cursor, operator_id, days=None, points=None):
         params = [*day_params, *day_params, operator_id, *day_params]
     of_point = f"FROM {day_rows} d WHERE d.charge_point_id = {PLACEMENT}.charge_point_id AND d.sessions > 0"
     # (no alias on the updated table: SQLite's UPDATE takes none before 3.33)
+    if points is not None:  # the ids themselves: no self-join, which the planner misjudged on new rows
+        # (no statistics yet) into a nested loop of 35 s per 400 charge points
+        where, where_params = _in("charge_point_id", points), list(points)
+    else:
+        where = (f"charge_point_id IN (SELECT p.charge_point_id FROM {PLACEMENT} p "
+                 f"WHERE p.operator_id = %s AND {which})")
+        where_params = [operator_id, *params]
     cursor.execute(f"""
         UPDATE {PLACEMENT} SET first_session_day = (SELECT MIN(d.day) {of_point}),
                                last_session_day = (SELECT MAX(d.day) {of_point})
-        WHERE operator_id = %s AND charge_point_id IN (SELECT p.charge_point_id FROM {PLACEMENT} p
-                                                       WHERE p.operator_id = %s AND {which})
-    """, [operator_id, operator_id, *params])
+        WHERE operator_id = %s AND {where}
+    """, [operator_id, *where_params])
 
 
 def _segment_months_all(cursor, operator_id):
@@ -556,7 +563,7 @@ def _placement_stale(operator_id) -> bool:
         return cursor.fetchone() is not None
 
 
-def _reconcile(operator_id):
+def _reconcile(operator_id, session_days=True):
     """Place every charge point where it is now: a new one (no placement) gets one, and its rows,
     if any, are added to its segment; one that moved has its rows taken off the old segment and
     added to the new. Runs under the operator's refresh lock."""
@@ -580,7 +587,7 @@ def _reconcile(operator_id):
         cursor.executemany(f"INSERT INTO {PLACEMENT} (operator_id, charge_point_id, site_key, current_type, visibility) "
                            "VALUES (%s, %s, %s, %s, %s)", [(operator_id, m[0], m[5], m[6], m[7])
                                                             for m in moved if not m[1]])
-        for start in range(0, len(new), CHUNK):  # (rows of their own already, after an upgrade)
+        for start in range(0, len(new) if session_days else 0, CHUNK):  # (rows of their own, after an upgrade)
             _session_days(cursor, operator_id, points=new[start:start + CHUNK])
         if many:  # a bulk move: the segments built again from the charge point rows, at once
             for model in (SegmentDay, SegmentMonth, NetworkHour):

@@ -90,7 +90,7 @@ def write(out, header, rows, *, text_columns=None, progress=None, every=10_000) 
         else:
             for i in text_columns:
                 value = row[i]
-                if value and value[0] not in _SAFE_FIRST:
+                if value and (type(value) is not str or value[0] not in _SAFE_FIRST):
                     if not isinstance(row, list):
                         row = list(row)
                     row[i] = cell(value)

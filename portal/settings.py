@@ -278,8 +278,9 @@ CELERY_BEAT_SCHEDULE = {
     "billing-monthly-close": {"task": "billing.close_month", "schedule": crontab(day_of_month=1, hour=3, minute=0)},
     # Shared dashboards' access log rows older than 180 days (dashboards/sharing.py).
     "dashboards-prune-access-log": {"task": "dashboards.prune_access_log", "schedule": crontab(hour=4, minute=30)},
-    # The files of large CSV exports past their keeping time (charging/exports.py).
-    "charging-prune-exports": {"task": "charging.prune_exports", "schedule": crontab(hour=4, minute=45)},
+    # Large CSV exports: files past their keeping time deleted, jobs that never ran or whose worker
+    # died delivered again (charging/exports.py).
+    "charging-exports-upkeep": {"task": "charging.prune_exports", "schedule": crontab(minute="*/15")},
 }
 
 # --- Logging ------------------------------------------------------------------------------------
