@@ -12,6 +12,7 @@ MENU = [
     ("Charges", "charging:charge_list", "charging:read"),
     ("Wallet transactions", "charging:wallet", "wallet:read"),
     ("Payouts", "payouts:list", "payouts:read"),
+    ("Exports", "charging:export_list", "charging:read"),
     ("Audit log", "portal:audit_log", "audit:read"),
 ]
 
