@@ -134,3 +134,34 @@ def file_response(fileobj, filename: str):
     from django.http import FileResponse
 
     return FileResponse(fileobj, as_attachment=True, filename=filename, content_type="text/csv; charset=utf-8")
+
+
+def header_line(header) -> bytes:
+    """The first bytes of a file whose rows PostgreSQL writes (COPY … CSV, lines ending in LF):
+    the BOM and the header."""
+    import io
+
+    out = io.StringIO()
+    _csv.writer(out, lineterminator="\n").writerow([cell(v) for v in header])
+    return ("\ufeff" + out.getvalue()).encode()
+
+
+# What str.lstrip() strips (str.isspace(); tests/portal/test_csv_exports.py checks the list).
+WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+              "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+
+
+def _pg_chars(chars: str) -> str:
+    return "".join(f"\\u{ord(c):04x}" for c in chars)
+
+
+def cell_sql(column: str) -> str:
+    """cell() for a text column as a PostgreSQL expression, for exports that PostgreSQL writes
+    itself (COPY … TO STDOUT WITH (FORMAT csv)): the same rule from the same constants, a quote put
+    in front of a cell that starts with a formula sign, directly or after leading whitespace or
+    NFKC folding of its first character; an empty text as no value. Checked against cell() for
+    every Unicode character (tests/portal/test_csv_exports.py)."""
+    starts, space = _pg_chars("".join(FORMULA_STARTS)), _pg_chars(WHITESPACE)
+    return (f"CASE WHEN {column} ~ '^[{starts}]' OR ({column} ~ '^[^\\u0021-\\u007e]' AND "
+            f"normalize(left(regexp_replace({column}, '^[{space}]+', ''), 1), NFKC) ~ '^[{starts}]') "
+            f"THEN '''' || {column} ELSE NULLIF({column}, '') END")

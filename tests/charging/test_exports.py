@@ -47,6 +47,29 @@ def charges(operator):
     return {"harbour": harbour, "depot": depot, "rows": rows}
 
 
+def _break_half_way(monkeypatch, then=None):
+    """Making the file fails after its first rows: on PostgreSQL the COPY's query divides by zero
+    at its third row (a real error of the database half-way); in Python the rows raise."""
+    real_select, real_rows, real_file = exports._copy_select, exports.charge_rows, exports.charges_to_file
+
+    def broken_select(qs):
+        sql, params = real_select(qs)
+        return f"SELECT q.*, 1 / (3 - row_number() OVER ()) FROM ({sql}) q", params
+
+    def broken_rows(qs):
+        yield from list(real_rows(qs))[:3]
+        raise RuntimeError("database went away")
+
+    def then_file(qs, **options):
+        if then:
+            then()
+        return real_file(qs, **options)
+
+    monkeypatch.setattr(exports, "_copy_select", broken_select)
+    monkeypatch.setattr(exports, "charge_rows", broken_rows)
+    monkeypatch.setattr(exports, "charges_to_file", then_file)
+
+
 def _csv(content: bytes):
     text = content.decode()
     assert text.startswith("\ufeff")
@@ -72,7 +95,7 @@ def test_small_export_is_the_whole_file_with_its_length(admin_client, operator, 
     assert third["external_id"] == "'" + ATTACK and third["charge_point"] == "'+A" and third["site"] == "Harbour"
     assert by_id[charges["rows"][4].pk]["failure_reason"] == "'-1"
     assert by_id[charges["rows"][0].pk]["site"] == "'@Depot" and by_id[charges["rows"][0].pk]["price"] == "0.50"
-    assert third["started_at"] == charges["rows"][3].started_at.astimezone(UTC).isoformat()
+    assert third["started_at"] == charges["rows"][3].started_at.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
 def test_small_export_keeps_the_filters(admin_client, operator, charges):
@@ -143,13 +166,9 @@ def test_a_crashed_job_is_taken_over_only_once_it_has_gone_silent(operator, char
 
 
 def test_a_failure_half_way_leaves_no_file_and_says_so(admin_client, operator, charges, media, monkeypatch):
-    def broken_rows(qs):
-        yield from list(exports.charge_rows(qs))[:3]
-        raise RuntimeError("database went away")
-
-    monkeypatch.setattr(exports, "charge_rows", broken_rows)
+    _break_half_way(monkeypatch)
     export = Export.objects.create(operator=operator, kind="charges", total=7)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(Exception, match="database went away|division by zero"):
         exports.run(export.pk)
     export.refresh_from_db()
     assert export.state == "failed" and not export.file and "please ask for it again" in export.message
@@ -159,11 +178,7 @@ def test_a_failure_half_way_leaves_no_file_and_says_so(admin_client, operator, c
 
 
 def test_a_small_export_that_fails_is_an_error_not_a_cut_off_file(admin_client, operator, charges, monkeypatch):
-    def broken_rows(qs):
-        yield from list(exports.charge_rows(qs))[:3]
-        raise RuntimeError("database went away")
-
-    monkeypatch.setattr(exports, "charge_rows", broken_rows)
+    _break_half_way(monkeypatch)
     admin_client.raise_request_exception = False
     assert admin_client.get(f"/o/{operator.slug}/charges/?format=csv").status_code == 500
 

@@ -77,3 +77,67 @@ def test_every_export_uses_the_one_writer():
         if re.search(r"csv\.(writer|DictWriter)\(|text/csv", path.read_text()):
             offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+def test_the_whitespace_list_is_what_lstrip_strips():
+    assert csv.WHITESPACE == "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+
+
+needs_pg = pytest.mark.skipif(not __import__("os").environ.get("DATABASE_URL", "").startswith("postgres"),
+                              reason="needs PostgreSQL")
+
+
+@needs_pg
+@pytest.mark.django_db
+def test_the_sql_escaping_is_cell_for_every_unicode_character():
+    """cell_sql() (what PostgreSQL's COPY writes) against cell(), for every character as the first of
+    a text and after leading whitespace (an ideographic space), and a few whole texts."""
+    from django.db import connection
+
+    texts = []
+    for c in range(1, 0x110000):
+        if 0xD800 <= c <= 0xDFFF:
+            continue
+        ch = chr(c)
+        texts += [ch + "1", "\u3000" + ch]
+    texts += [ATTACK, "", " ", "  \t", "a=b", "Harbour", "\u00a0=HYPERLINK(\"x\")", "-5", "'quoted", 'say "hi"']
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT t, {csv.cell_sql('t')} FROM unnest(%s::text[]) AS t", [texts])
+        rows = cursor.fetchall()
+    assert len(rows) == len(texts)
+    wrong = [(t, got) for t, got in rows if got != (csv.cell(t) or None)]
+    assert wrong == []
+
+
+@needs_pg
+@pytest.mark.django_db
+def test_postgresql_copy_writes_the_rows_python_writes(operator):
+    """The export PostgreSQL writes (COPY) reads back as the same rows as the one written in Python."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from charging import exports, selectors
+
+    site = SiteFactory(operator=operator, name='Say "hi", =1')
+    point = ChargePointFactory(operator=operator, site=site, name="\uff1dfold", evse_id="DK*TST*E9")
+    lonely = ChargePointFactory(operator=operator, site=None, name="No site")
+    at = timezone.now().replace(microsecond=123456) - timedelta(days=1)
+    texts = [ATTACK, "line\nbreak", "cr\rhere", " =lead", "\u3000@x", "", "plain", "tab\tin", "-1+1"]
+    for i, text in enumerate(texts):
+        ChargeFactory(operator=operator, charge_point=point if i % 2 else lonely, external_id=f"X{i}{text[:10]}",
+                      failure_reason=text, started_at=at - timedelta(minutes=i), price=Decimal(f"-{i}.5"),
+                      consumed_kwh=Decimal("12.5"), stopped_at=None if i == 3 else at)
+    qs = selectors.charges(operator=operator, filters={})
+    copied, n = exports.charges_to_file(qs)
+    in_python, m = csv.to_file(exports.CHARGE_HEADER, exports.charge_rows(qs), text_columns=exports.CHARGE_TEXT_COLUMNS)
+
+    def parse(binary):
+        text = binary.read().decode()
+        assert text.startswith("\ufeff")
+        return list(stdlib_csv.reader(io.StringIO(text[1:], newline="")))
+
+    a, b = parse(copied), parse(in_python)
+    assert n == m == len(texts) and len(a) == len(texts) + 1
+    assert a == b
+    assert a[1][8].endswith("+00:00") and "." not in a[1][8] and a[1][10] == "12.500"
