@@ -6,7 +6,8 @@ rows (not a test; prints figures).
 Needs the operator "scale" of `manage.py seed_demo --scale large`. For the full year and for one
 month, in the same run, alternating: `COPY (SELECT <the export's columns, joins and order>) TO
 STDOUT WITH CSV` read to the end by psycopg (the baseline), and the export as the background job
-writes it (charging/exports.py into a temporary file, formula escaping included). Reports p50
+writes it (charging/exports.py: PostgreSQL's COPY of the escaped text columns into a temporary
+file). Reports p50
 seconds, rows/s and the ratio; then the peak Python memory of one full-year export (tracemalloc)
 and the month through the real request (Django test client, signed in). Target (issue #14):
 the full year within 3 × the COPY, memory flat.
@@ -35,7 +36,6 @@ from django.utils import timezone  # noqa: E402
 from charging import exports, selectors  # noqa: E402
 from members.models import Membership  # noqa: E402
 from operators.models import Operator  # noqa: E402
-from portal import csv  # noqa: E402
 
 
 def raw_copy(qs):
@@ -51,7 +51,7 @@ def raw_copy(qs):
 
 def ours(qs):
     t0 = time.perf_counter()
-    binary, rows = csv.to_file(exports.CHARGE_HEADER, exports.charge_rows(qs), text_columns=exports.CHARGE_TEXT_COLUMNS)
+    binary, rows = exports.charges_to_file(qs)
     with binary:
         size = binary.seek(0, 2)
     return time.perf_counter() - t0, size, rows
@@ -94,6 +94,7 @@ def main():
     for _ in range(args.runs):
         t0 = time.perf_counter()
         response = client.get(f"/o/{operator.slug}/charges/?{q}&format=csv", HTTP_HOST="127.0.0.1")
+        assert response.status_code == 200 and response.streaming, response.content[:3000]
         body = b"".join(response.streaming_content)
         samples.append(time.perf_counter() - t0)
         assert response.status_code == 200 and int(response["Content-Length"]) == len(body)

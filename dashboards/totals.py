@@ -109,7 +109,8 @@ def charge_totals(operator, filters, charges) -> dict:
         for m in dirty_months:
             if first_full <= m < after_last:
                 day_ranges |= Q(day__range=(m, _next_month(m) - timedelta(days=1)))
-    _add(total, _rollup_sums(days_qs.filter(day_ranges).exclude(day__in=dirty)))
+    if day_ranges:  # (none: the range is whole months; an empty Q() would be every day)
+        _add(total, _rollup_sums(days_qs.filter(day_ranges).exclude(day__in=dirty)))
     # the dirty days, live
     if dirty:
         live = Q()

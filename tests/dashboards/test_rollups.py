@@ -177,7 +177,11 @@ def assert_totals(rng, operator, points, sites):
         return
     for _ in range(6):
         filters = {}
-        if rng.random() < 0.6:
+        if rng.random() < 0.25:  # whole months, as a month's filter or export asks
+            first = rng.choice(days).replace(day=1)
+            last = (first + timedelta(days=rng.choice([32, 63]))).replace(day=1) - timedelta(days=1)
+            filters["date_from"], filters["date_to"] = first, last
+        elif rng.random() < 0.6:
             a = rng.choice(days) - timedelta(days=rng.choice([0, 1, 40]))
             filters["date_from"], filters["date_to"] = a, a + timedelta(days=rng.choice([0, 1, 3, 31, 70]))
         elif rng.random() < 0.5:
@@ -424,7 +428,24 @@ def test_parallel_imports_of_the_same_operator_day_with_refreshes_beside(monkeyp
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("refreshed", [False, True])
+def test_totals_of_whole_months_count_each_charge_once(operator):
+    """(Found by bench/exports.py: a range of whole months also summed every day row of the year.)"""
+    from charging.selectors import charges
+    from dashboards.totals import charge_totals, live_sums
+
+    point = ChargePointFactory(operator=operator)
+    for day in (date(2026, 9, 15), date(2026, 10, 1), date(2026, 10, 31), date(2026, 11, 2)):
+        at = timezone.make_aware(datetime.combine(day, datetime.min.time()).replace(hour=12))
+        ChargeFactory(operator=operator, charge_point=point, started_at=at, stopped_at=at + timedelta(hours=1))
+    rollups.refresh(operator.pk)
+    for start, end, rows in ((date(2026, 10, 1), date(2026, 10, 31), 2), (date(2026, 9, 1), date(2026, 10, 31), 3)):
+        qs = charges(operator=operator, filters={"date_from": start, "date_to": end})
+        totals = charge_totals(operator, {"date_from": start, "date_to": end}, qs)
+        assert totals["count"] == rows and totals == live_sums(qs)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("refreshed", [True, False])
 def test_totals_of_a_site_and_a_charge_point_at_another_site_are_empty(operator, refreshed):
     """(Review finding: the rollups of the charge point were summed whatever the site filter.)"""
     from charging.selectors import charges
