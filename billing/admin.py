@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin, messages
 
@@ -157,6 +159,26 @@ class CreditForm(PortalForm):
     reason = forms.CharField(max_length=255, label="Reason (printed on the credit note)")
 
 
+class PartialCreditForm(CreditForm):
+    net = forms.CharField(max_length=40, label="Net amount to credit (before VAT)",
+                          help_text="In the invoice's currency, e.g. 100.00; the VAT follows at the invoice's rate.")
+
+    def clean_net(self):
+        from django.core.exceptions import ValidationError
+
+        from portal.validators import bounded_decimal
+
+        try:
+            net = bounded_decimal(self.cleaned_data["net"].strip(), limit_digits=12)
+        except ValidationError:
+            raise forms.ValidationError("Enter an amount, e.g. 100.00.") from None
+        if net <= 0:
+            raise forms.ValidationError("Enter an amount above zero.")
+        if net != net.quantize(Decimal("0.01")):
+            raise forms.ValidationError("Enter at most two decimals.")
+        return net
+
+
 class InvoiceLineInline(admin.TabularInline):
     model = InvoiceLine
     extra = 0
@@ -170,15 +192,15 @@ class InvoiceLineInline(admin.TabularInline):
 
 @admin.register(Invoice)
 class InvoiceAdmin(ReadOnlyAdmin):
-    """Invoices are issued by the monthly close and never changed; the action cancels one with a
-    credit note (in part: `manage.py credit_note --net`)."""
+    """Invoices are issued by the monthly close and never changed; the actions cancel one with a
+    credit note, in full or for a net amount (also `manage.py credit_note --net`)."""
 
     list_display = ("__str__", "operator", "period", "status", "issue_date", "total", "currency")
     list_filter = ("status", "series", "operator")
     search_fields = ("number",)
     exclude = ("pdf", "einvoice")
     inlines = [InvoiceLineInline]
-    actions = ["credit_in_full"]
+    actions = ["credit_in_full", "credit_in_part"]
 
     def has_change_permission(self, request, obj=None):  # view only; actions need this for the list
         return False
@@ -206,6 +228,28 @@ class InvoiceAdmin(ReadOnlyAdmin):
                 self.message_user(request, f"{invoice}: {exc.message}", messages.ERROR)
             else:
                 self.message_user(request, f"{cn.number} credits {invoice.number}.", messages.SUCCESS)
+        return None
+
+    @admin.action(description="Credit in part (issue a credit note for an amount)", permissions=["credit"])
+    def credit_in_part(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select one invoice to credit in part.", messages.ERROR)
+            return None
+        invoice = queryset.get()
+        form = PartialCreditForm(request.POST if "reason" in request.POST else None)
+        if not form.is_valid():
+            return ask(self, request, queryset, form, title=f"Credit {invoice} in part", action="credit_in_part",
+                       submit="Issue the credit note", intro="A credit note of series CN for the net amount below, "
+                       "at the invoice's VAT rate, referencing the invoice; its total is refunded to the operator's "
+                       "balance. Only a paid invoice is credited in part.")
+        try:
+            cn = services.credit_note_issue(invoice=invoice, actor=request.user, reason=form.cleaned_data["reason"],
+                                            net=form.cleaned_data["net"])
+        except DomainError as exc:
+            self.message_user(request, f"{invoice}: {exc.message}", messages.ERROR)
+        else:
+            self.message_user(request, f"{cn.number} credits {-cn.net} {cn.currency} net of {invoice.number}.",
+                              messages.SUCCESS)
         return None
 
 

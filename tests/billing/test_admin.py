@@ -62,3 +62,30 @@ def test_credit_action_asks_for_a_reason_then_credits(staff, invoice):
     invoice.refresh_from_db()
     assert invoice.status == "credited"
     assert Invoice.objects.get(series="CN").reason == "Wrong plan"
+
+
+def test_credit_in_part_asks_for_an_amount_refuses_bad_ones_then_credits(staff, invoice):
+    from decimal import Decimal
+
+    url = "/admin/billing/invoice/"
+    invoice.refresh_from_db()
+    assert invoice.status == "paid"
+    action = {"action": "credit_in_part", "_selected_action": [invoice.pk]}
+    form = staff.post(url, action)
+    assert form.status_code == 200 and "Net amount to credit" in form.content.decode()
+    for net, message in (("abc", "Enter an amount, e.g. 100.00."), ("-5", "Enter an amount above zero."),
+                         ("1.005", "Enter at most two decimals."), ("1e999999", "Enter an amount, e.g. 100.00."),
+                         ("١٢", "Enter an amount, e.g. 100.00.")):
+        page = staff.post(url, {**action, "reason": "Goodwill", "net": net}).content.decode()
+        assert message in page, net
+    too_much = staff.post(url, {**action, "reason": "Goodwill", "net": str(invoice.net + 1)}, follow=True)
+    assert "INV-2026-000001:" in too_much.content.decode()  # the service's own message, nothing issued
+    assert not Invoice.objects.filter(series="CN").exists()
+    done = staff.post(url, {**action, "reason": "Goodwill", "net": "10.00"}, follow=True)
+    assert "CN-2026-000001 credits 10.00 DKK net of INV-2026-000001." in done.content.decode()
+    cn = Invoice.objects.get(series="CN")
+    assert (cn.net, cn.credit_of_id, cn.reason) == (Decimal("-10.00"), invoice.pk, "Goodwill")
+    invoice.refresh_from_db()
+    assert invoice.status == "paid"  # credited in part only
+    two = staff.post(url, {"action": "credit_in_part", "_selected_action": [invoice.pk, cn.pk]}, follow=True)
+    assert "Select one invoice to credit in part." in two.content.decode()
