@@ -248,8 +248,10 @@ class Invoice(models.Model):
         # admin action (superusers have it).
         permissions = [("credit_invoice", "Can issue credit notes")]
         constraints = [
-            # Exactly one invoice per operator and month (credit notes: as many as staff issue).
-            models.UniqueConstraint(fields=["operator", "period"], condition=Q(series="INV"),
+            # Exactly one document of the month per operator: its invoice, or its credit note when
+            # more was credited than invoiced (credit notes of an invoice: as many as staff issue).
+            models.UniqueConstraint(fields=["operator", "period"],
+                                    condition=Q(series="INV") | Q(series="CN", credit_of__isnull=True),
                                     name="invoice_one_per_operator_month"),
             models.UniqueConstraint(fields=["series", "sequence"], name="invoice_unique_sequence"),
             models.CheckConstraint(name="invoice_numbered_when_issued",

@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from billing import einvoice, pricing, vat
@@ -209,7 +209,7 @@ def invoice_issue(*, operator: Operator, period: date, today: date | None = None
     today = today or timezone.localdate()
     _check_month_over(period, today)
     operator = Operator.objects.select_for_update().get(pk=operator.pk)  # one close per operator at a time
-    existing = Invoice.objects.filter(operator=operator, period=period, series=Invoice.Series.INVOICE).first()
+    existing = month_document(operator, period)
     if existing is not None:
         if existing.status != Invoice.Status.DRAFT:
             if send and existing.emailed_at is None:  # resumed after a crash before the mail went out
@@ -232,8 +232,20 @@ def invoice_issue(*, operator: Operator, period: date, today: date | None = None
         return None
     _save_lines(invoice, preview.lines)
     _apply_totals(invoice, preview)
-    _issue(invoice, seller=seller, issue_date=today, send=send)
+    verb = "invoice.issued"
+    if invoice.total < 0:  # more credited than invoiced this month: a credit note, not a negative invoice
+        invoice.series = Invoice.Series.CREDIT_NOTE
+        invoice.reason = f"Credits of {period:%B %Y} exceed what the month invoices."
+        verb = "credit_note.issued"
+    _issue(invoice, seller=seller, issue_date=today, send=send, verb=verb)
     return invoice
+
+
+def month_document(operator, period) -> Invoice | None:
+    """The month's invoice, or its credit note when the month came out negative (at most one)."""
+    return Invoice.objects.filter(Q(series=Invoice.Series.INVOICE) | Q(series=Invoice.Series.CREDIT_NOTE,
+                                                                       credit_of__isnull=True),
+                                  operator=operator, period=period).first()
 
 
 # --- settling -----------------------------------------------------------------------------------
@@ -310,7 +322,7 @@ def close_operator_month(*, operator: Operator, period: date, today: date | None
     today = today or timezone.localdate()
     _check_month_over(period, today)
     if dry_run:
-        existing = Invoice.objects.filter(operator=operator, period=period, series=Invoice.Series.INVOICE).first()
+        existing = month_document(operator, period)
         if existing is not None:
             return CloseResult(operator, period, CloseRun.Outcome.UNCHANGED, existing,
                                f"{existing.number}: already {existing.get_status_display().lower()}")
