@@ -24,7 +24,7 @@ run: $(STAMP)
 	$(DEV_ENV) $(PY) manage.py runserver 127.0.0.1:8000
 
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=15
 
 bench: $(STAMP)
 	@test -n "$(DATABASE_URL)" || (echo "Set DATABASE_URL to a PostgreSQL database (the benchmark measures PostgreSQL)." && exit 2)
