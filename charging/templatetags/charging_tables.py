@@ -1,0 +1,11 @@
+from django import template
+
+from charging.tables import charge_rows as _charge_rows
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def charge_rows(context, charges, hide_point=False):
+    """The charges table's rows (charging/tables.py)."""
+    return _charge_rows(charges, context["current_operator"], hide_point=hide_point)

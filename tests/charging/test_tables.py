@@ -1,0 +1,69 @@
+"""The charges table's rows built in Python (charging/tables.py) are the HTML the template loop
+wrote: both rendered for charges of every kind (credit, failed with a reason, running, no site,
+text that needs escaping) and compared."""
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.template import engines
+from django.utils import timezone
+
+from tests.factories import ChargeFactory, ChargePointFactory, SiteFactory
+
+pytestmark = pytest.mark.django_db
+
+TEMPLATE_LOOP = """{% load portal %}
+<div class="table-scroll"><table class="table" data-testid="charges">
+  <thead><tr><th>Started</th><th>Stopped</th>{% if not hide_point %}<th>Charge point</th>{% endif %}<th>Type</th><th>State</th><th class="num">kWh</th><th class="num">Price</th><th class="num">VAT</th><th>External id</th></tr></thead>
+  <tbody>
+  {% for c in charges %}
+    <tr>
+      <td class="nowrap"><a href="{% url 'charging:charge_detail' current_operator.slug c.pk %}">{{ c.started_at|date:"j M Y, H:i" }}</a></td>
+      <td class="nowrap">{{ c.stopped_at|date:"j M Y, H:i"|default:"—" }}</td>
+      {% if not hide_point %}<td><a href="{% url 'charging:charge_point_detail' current_operator.slug c.charge_point_id %}">{{ c.charge_point.name }}</a>{% if c.charge_point.site %}<div class="muted tiny">{{ c.charge_point.site.name }}</div>{% endif %}</td>{% endif %}
+      <td>{{ c.get_type_display }}{% if c.credit_of_id %} <span class="badge warn">Credit</span>{% endif %}</td>
+      <td>{% state_badge c.state c.get_state_display %}{% if c.failure_reason %}<div class="muted tiny">{{ c.failure_reason }}</div>{% endif %}</td>
+      <td class="num">{{ c.consumed_kwh|floatformat:3 }}</td>
+      <td class="num nowrap">{% money c.price c.currency %}</td>
+      <td class="num nowrap">{% money c.vat_amount c.currency %}</td>
+      <td class="mono tiny">{{ c.external_id|default:"—" }}</td>
+    </tr>
+  {% empty %}
+    <tr><td colspan="9" class="muted">No charges.</td></tr>
+  {% endfor %}
+  </tbody>
+</table></div>
+"""
+
+
+def _normal(html):
+    return re.sub(r">\s+<", "><", html).strip()
+
+
+@pytest.mark.parametrize("hide_point", [False, True])
+def test_rows_are_what_the_template_wrote(operator, hide_point):
+    site = SiteFactory(operator=operator, name="Harbour <b>&</b>")
+    point = ChargePointFactory(operator=operator, site=site, name='Bay "1" <script>')
+    lonely = ChargePointFactory(operator=operator, site=None, name="No site")
+    now = timezone.now().replace(second=0, microsecond=0)
+    first = ChargeFactory(operator=operator, charge_point=point, started_at=now - timedelta(days=40, hours=3),
+                          stopped_at=now - timedelta(days=40), price=Decimal("1234567.50"), external_id="X<1>")
+    ChargeFactory(operator=operator, charge_point=point, credit_of=first, price=Decimal("-1234567.50"),
+                  vat_amount=Decimal("-246913.50"), consumed_kwh=Decimal("-20.125"))
+    ChargeFactory(operator=operator, charge_point=lonely, state="failed", failure_reason="EV <refused>",
+                  price=Decimal("0"), consumed_kwh=Decimal("0"), external_id="")
+    ChargeFactory(operator=operator, charge_point=lonely, state="charging", stopped_at=None,
+                  started_at=now - timedelta(minutes=5))
+    from charging.models import Charge
+
+    charges = list(Charge.objects.filter(operator=operator).select_related("charge_point__site").order_by("pk"))
+    engine = engines["django"]
+    context = {"charges": charges, "current_operator": operator, "hide_point": hide_point}
+    old = engine.from_string(TEMPLATE_LOOP).render(context)
+    new = engine.get_template("charging/_charge_table.html").render(context)
+    assert _normal(new) == _normal(old)
+    assert ("&lt;script&gt;" in new) is not hide_point and "EV &lt;refused&gt;" in new
+    empty = {"charges": [], "current_operator": operator}
+    assert _normal(engine.get_template("charging/_charge_table.html").render(empty)) == _normal(
+        engine.from_string(TEMPLATE_LOOP).render(empty))
