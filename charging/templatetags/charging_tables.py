@@ -1,5 +1,6 @@
 from django import template
 
+from charging.tables import charge_point_rows as _charge_point_rows
 from charging.tables import charge_rows as _charge_rows
 
 register = template.Library()
@@ -9,3 +10,9 @@ register = template.Library()
 def charge_rows(context, charges, hide_point=False):
     """The charges table's rows (charging/tables.py)."""
     return _charge_rows(charges, context["current_operator"], hide_point=hide_point)
+
+
+@register.simple_tag(takes_context=True)
+def charge_point_rows(context, points):
+    """The charge points list's rows (charging/tables.py)."""
+    return _charge_point_rows(points, context["current_operator"])

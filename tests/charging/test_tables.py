@@ -67,3 +67,38 @@ def test_rows_are_what_the_template_wrote(operator, hide_point):
     empty = {"charges": [], "current_operator": operator}
     assert _normal(engine.get_template("charging/_charge_table.html").render(empty)) == _normal(
         engine.from_string(TEMPLATE_LOOP).render(empty))
+
+
+CP_LOOP = """{% load portal %}    {% for cp in page %}
+      <tr>
+        <td><a href="{% url 'charging:charge_point_detail' current_operator.slug cp.pk %}">{{ cp.name }}</a><div class="muted tiny mono">{{ cp.serial_number }}</div></td>
+        <td class="mono">{{ cp.evse_id|default:"—" }}</td>
+        <td>{{ cp.site.name|default:"—" }}</td>
+        <td>{{ cp.brand_name }} {{ cp.model_name }}</td>
+        <td>{{ cp.get_type_display }}</td>
+        <td class="num">{{ cp.max_kw|default_if_none:"—"|floatformat:"-2" }}</td>
+        <td class="small">{% for c in cp.connectors.all %}{{ c }}{% if not forloop.last %}, {% endif %}{% empty %}—{% endfor %}</td>
+        <td>{{ cp.get_visibility_display }}</td>
+        <td>{% state_badge cp.state cp.get_state_display %}</td>
+      </tr>
+    {% empty %}
+      <tr><td colspan="9" class="muted">No charge points match.</td></tr>
+    {% endfor %}"""
+
+
+def test_charge_point_rows_are_what_the_template_wrote(operator):
+    from charging.models import ChargePoint, Connector
+    from charging.tables import charge_point_rows
+
+    site = SiteFactory(operator=operator, name="Depot & <Yard>")
+    a = ChargePointFactory(operator=operator, site=site, name="A <1>", serial_number="S&1", max_kw=Decimal("22.00"))
+    ChargePointFactory(operator=operator, site=None, name="B", evse_id="", max_kw=None, brand_name="", model_name="")
+    ChargePointFactory(operator=operator, site=site, name="C", max_kw=Decimal("7.40"), state="error")
+    Connector.objects.create(operator=operator, charge_point=a, identifier="type2", max_kw=22)
+    Connector.objects.create(operator=operator, charge_point=a, identifier="ccs", max_kw=50)
+    points = list(ChargePoint.objects.filter(operator=operator).select_related("site").prefetch_related("connectors")
+                  .order_by("pk"))
+    old = engines["django"].from_string(CP_LOOP).render({"page": points, "current_operator": operator})
+    assert _normal(charge_point_rows(points, operator)) == _normal(old)
+    assert _normal(charge_point_rows([], operator)) == _normal(
+        engines["django"].from_string(CP_LOOP).render({"page": [], "current_operator": operator}))
