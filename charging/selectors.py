@@ -62,7 +62,12 @@ def charges(*, operator, filters=None):
     if filters.get("date_to"):
         qs = qs.filter(started_at__lt=_next_day_start(filters["date_to"]))
     if filters.get("site"):
-        qs = qs.filter(charge_point__site=filters["site"])
+        # the site's charge point ids first (one small query), not a join: with the join PostgreSQL
+        # walked the operator's charges newest first, looking each one's charge point up, until 50
+        # were at the site (22 000 rows, 63 ms at 500 sites); with the ids it filters the index scan
+        # itself (19 ms)
+        qs = qs.filter(charge_point_id__in=list(ChargePoint.objects.filter(
+            operator=operator, site=filters["site"]).values_list("pk", flat=True)))
     if filters.get("charge_point"):
         qs = qs.filter(charge_point=filters["charge_point"])
     for name in ("type", "state"):
