@@ -21,3 +21,20 @@ def state_badge(state, label):
 
     cls = _BADGE.get(state, "")
     return format_html('<span class="badge{}">{}</span>', f" {cls}" if cls else " ", label)
+
+
+@register.filter
+def grouped(value, decimals=0):
+    """A count or quantity with its thousands grouped as amounts are (narrow no-break spaces):
+    1 000 000, 34 391 770.2."""
+    from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+    if value is None or value == "":
+        return "—"
+    try:
+        number = Decimal(value).quantize(Decimal(1).scaleb(-int(decimals)), rounding=ROUND_HALF_UP)
+    except (InvalidOperation, TypeError, ValueError):
+        return value
+    sign = "-" if number < 0 else ""
+    whole, _, frac = f"{abs(number):f}".partition(".")
+    return f"{sign}{int(whole):,}".replace(",", "\u202f") + (f".{frac}" if frac else "")

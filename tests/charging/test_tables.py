@@ -102,3 +102,13 @@ def test_charge_point_rows_are_what_the_template_wrote(operator):
     assert _normal(charge_point_rows(points, operator)) == _normal(old)
     assert _normal(charge_point_rows([], operator)) == _normal(
         engines["django"].from_string(CP_LOOP).render({"page": [], "current_operator": operator}))
+
+
+@pytest.mark.parametrize("value,decimals,shown", [
+    (1_000_000, 0, "1\u202f000\u202f000"), (Decimal("34391770.25"), 1, "34\u202f391\u202f770.3"), (0, 0, "0"),
+    (Decimal("-1234.5"), 1, "-1\u202f234.5"), (None, 0, "—"), (Decimal("0.04"), 1, "0.0"), ("n/a", 0, "n/a"),
+])
+def test_totals_are_grouped_as_amounts_are(value, decimals, shown):
+    from portal.templatetags.portal import grouped
+
+    assert grouped(value, decimals) == shown

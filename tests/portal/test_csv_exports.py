@@ -92,9 +92,9 @@ needs_pg = pytest.mark.skipif(not __import__("os").environ.get("DATABASE_URL", "
 def test_the_sql_escaping_is_cell_for_every_unicode_character():
     """cell_sql() (what PostgreSQL's COPY writes) against cell(), for every character as the first of
     a text and after leading whitespace (an ideographic space), and a few whole texts."""
-    from django.db import connection
-
     import unicodedata
+
+    from django.db import connection
 
     texts = []
     for c in range(1, 0x110000):
