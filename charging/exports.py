@@ -1,9 +1,10 @@
-"""What the CSV exports of charges and wallet transactions hold, row by row, at database speed.
+"""The CSV exports of charges and wallet transactions, at database speed, and the job of a large one.
 
-Rows come from one query as plain tuples (no model instances), through a server-side cursor
-on PostgreSQL (flat memory), and only the columns that may hold text typed by someone else go
-through the formula escaping of portal/csv.py. The same rows feed a download made in the
-request (small exports) and the background job of a large one (charging/models.py `Export`).
+Charges on PostgreSQL: the database writes the file (COPY … TO STDOUT WITH CSV), every column
+already text and the formula escaping in SQL (portal.csv.cell_sql). Elsewhere, and for the
+wallet (its running balance), rows are plain tuples from one query written by portal/csv.py,
+only the columns that may hold text typed by someone else escaped. The same file is a download
+made in the request (small exports) or the background job of a large one (`Export`).
 """
 import logging
 import secrets
@@ -18,7 +19,9 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from charging import selectors
-from portal import csv
+from portal import audit, csv
+from portal.errors import DomainError
+from portal.pagination import CURSOR_PARAMS
 
 CHUNK = 5000
 
@@ -144,7 +147,7 @@ class Kind:
 
         form_class = ChargeFilterForm if self.name == "charges" else WalletFilterForm
         data = QueryDict(query, mutable=True)
-        for name in ("after", "before", "last", "format"):
+        for name in (*CURSOR_PARAMS, "format"):
             data.pop(name, None)
         return form_class(data or None, operator=operator)
 
@@ -203,6 +206,43 @@ def describe(form) -> str:
             value = dict(field.choices).get(value, value)
         parts.append(f"{label(form, name)}: {value}")
     return " · ".join(parts)[:255]
+
+
+MAX_IN_PREPARATION = 3  # a member's exports waiting or being prepared at a time
+
+
+def ask_for(*, operator, membership, kind: Kind, query: str):
+    """A large export asked for by a member: validated, recorded, audited, and queued after commit.
+    Refused (DomainError) for filters that are not valid or too long, or when the member already
+    has MAX_IN_PREPARATION exports in preparation (counted under a lock on the membership row,
+    so clicks at once are counted one after the other)."""
+    from charging import tasks
+    from charging.models import Export
+    from members.models import Membership
+
+    form = kind.form(operator, query)
+    if form.is_bound and not form.is_valid():
+        raise DomainError("The filters of this export are not valid: " + "; ".join(
+            f"{label(form, n)}: {' '.join(e)}" for n, e in form.errors.items()))
+    kept = canonical_query(form)
+    if len(kept) > Export._meta.get_field("query").max_length:
+        raise DomainError("The filters of this export are too long: go back to the list and ask again.")
+    filters = form.cleaned_data if form.is_bound else {}
+    user = membership.user
+    with transaction.atomic():
+        Membership.objects.select_for_update().filter(pk=membership.pk).first()
+        busy = Export.objects.filter(operator=operator, requested_by=user,
+                                     state__in=[Export.State.QUEUED, Export.State.RUNNING]).count()
+        if busy >= MAX_IN_PREPARATION:
+            raise DomainError(f"You already have {busy} exports being prepared: wait until one is ready.")
+        export = Export.objects.create(operator=operator, requested_by=user, kind=kind.name, query=kept,
+                                       description=describe(form) if form.is_bound else "",
+                                       total=kind.count(operator, filters))
+        audit.record(operator=operator, actor=user, action="created", item=export, item_type="export",
+                     changes={"kind": {"before": None, "after": kind.name},
+                              "filters": {"before": None, "after": export.description}})
+        transaction.on_commit(lambda: tasks.run_export.delay(export.pk))
+    return export
 
 
 def download(kind: Kind, operator, filters):

@@ -1,10 +1,9 @@
 from django.contrib import messages
-from django.db import transaction
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from charging import exports, selectors, services, sitepicker, tasks
+from charging import exports, selectors, services, sitepicker
 from charging.forms import (
     CdrUploadForm,
     ChargeFilterForm,
@@ -17,9 +16,8 @@ from charging.forms import (
     WalletFilterForm,
 )
 from charging.models import Export
-from members.models import Membership
 from operators.selectors import operator_balance
-from portal import audit, csv
+from portal import csv
 from portal.errors import DomainError
 from portal.forms import posted
 from portal.pagination import CURSOR_PARAMS, seek_page
@@ -284,9 +282,6 @@ def charge_detail(request, charge_id):
 
 
 # --- Exports -----------------------------------------------------------------------------------------
-MAX_RUNNING_EXPORTS = 3
-
-
 def _export(request, kind_name, form, filters, query):
     """?format=csv of a list: the file now when it is small, else a page that offers to prepare it
     in the background (a request must not run into the server's timeout and end in a cut-off file)."""
@@ -319,31 +314,11 @@ def export_new(request):
     kind = exports.KINDS.get(request.POST.get("kind", ""))
     if kind is None or kind.permission not in request.operator_perms:
         return HttpResponseBadRequest("Unknown kind of export.")
-    query = request.POST.get("query", "")
-    if len(query) > Export._meta.get_field("query").max_length:
-        return _refuse_export(request, "The filters of this export are too long: go back to the list and ask again.")
-    form = kind.form(request.operator, query)
-    if form.is_bound and not form.is_valid():
-        return _refuse_export(request, "The filters of this export are not valid: " + "; ".join(
-            f"{exports.label(form, n)}: {' '.join(e)}" for n, e in form.errors.items()))
-    filters = form.cleaned_data if form.is_bound else {}
-    if len(exports.canonical_query(form)) > Export._meta.get_field("query").max_length:
-        return _refuse_export(request, "The filters of this export are too long: go back to the list and ask again.")
-    with transaction.atomic():
-        # the member's membership row locked: clicks at once are counted one after the other
-        Membership.objects.select_for_update().filter(pk=request.membership.pk).first()
-        busy = _exports(request).filter(requested_by=request.user,
-                                        state__in=[Export.State.QUEUED, Export.State.RUNNING]).count()
-        export = None if busy >= MAX_RUNNING_EXPORTS else Export.objects.create(
-            operator=request.operator, requested_by=request.user, kind=kind.name, query=exports.canonical_query(form),
-            description=exports.describe(form) if form.is_bound else "", total=kind.count(request.operator, filters))
-        if export is not None:
-            audit.record(operator=request.operator, actor=request.user, action="created", item=export,
-                         item_type="export", changes={"kind": {"before": None, "after": kind.name},
-                                                      "filters": {"before": None, "after": export.description}})
-            transaction.on_commit(lambda: tasks.run_export.delay(export.pk))
-    if export is None:
-        return _refuse_export(request, f"You already have {busy} exports being prepared: wait until one is ready.")
+    try:
+        export = exports.ask_for(operator=request.operator, membership=request.membership, kind=kind,
+                                 query=request.POST.get("query", ""))
+    except DomainError as exc:
+        return _refuse_export(request, exc.message)
     return redirect(_url(request, "export_detail", export.pk))
 
 
