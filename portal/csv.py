@@ -16,10 +16,12 @@ machine. Rule, cell by cell:
   input methods type and some spreadsheets read as the ASCII sign).
 """
 import csv as _csv
+import io
+import tempfile
 import unicodedata
 from decimal import Decimal
 
-from django.http import StreamingHttpResponse
+from django.http import FileResponse, StreamingHttpResponse
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
@@ -112,9 +114,6 @@ def write(out, header, rows, *, text_columns=None, progress=None, every=10_000) 
 def to_file(header, rows, **options):
     """Write the CSV file into a temporary file on disk (memory stays flat); return it, read from
     its start, with the number of rows."""
-    import io
-    import tempfile
-
     binary = tempfile.TemporaryFile()
     text = io.TextIOWrapper(binary, encoding="utf-8", newline="")
     try:
@@ -131,16 +130,12 @@ def to_file(header, rows, **options):
 
 def file_response(fileobj, filename: str):
     """A finished CSV file as a download, with its length (a client can tell a cut-off file)."""
-    from django.http import FileResponse
-
     return FileResponse(fileobj, as_attachment=True, filename=filename, content_type="text/csv; charset=utf-8")
 
 
 def header_line(header) -> bytes:
     """The first bytes of a file whose rows PostgreSQL writes (COPY … CSV, lines ending in LF):
     the BOM and the header."""
-    import io
-
     out = io.StringIO()
     _csv.writer(out, lineterminator="\n").writerow([cell(v) for v in header])
     return ("\ufeff" + out.getvalue()).encode()
