@@ -43,6 +43,8 @@ class Site(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
+        # the Sites list's order (a page is an index range, not a sort of every site)
+        indexes = [models.Index(fields=["operator", "name", "id"], name="site_op_name")]
 
     def __str__(self):
         return self.name
@@ -84,6 +86,8 @@ class ChargePoint(models.Model):
     class Meta:
         ordering = ["name", "id"]
         indexes = [models.Index(fields=["operator", "site"]), models.Index(fields=["operator", "state"]),
+                   # the Charge points list's order (a page is an index range: 7 ms → 0.1 ms at 10 000)
+                   models.Index(fields=["operator", "name", "id"], name="charge_point_op_name"),
                    # the form's and CSV import's "already has this EVSE id" lookup (`evse_key`)
                    models.Index("operator", evse_key(), name="charge_point_evse_key")]
         constraints = [

@@ -3,7 +3,8 @@ their page needs, so a page costs the same number of queries at any size."""
 from datetime import datetime, time
 from decimal import Decimal
 
-from django.db.models import Count, Prefetch, Q, Sum
+from django.db.models import Count, OuterRef, Prefetch, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from charging.models import CdrImport, Charge, ChargePoint, Connector, Site
@@ -21,7 +22,10 @@ def _next_day_start(day):
 
 
 def sites(*, operator, filters=None):
-    qs = Site.objects.filter(operator=operator).annotate(charge_point_count=Count("charge_points"))
+    # the count as a subquery: evaluated for the page's rows only, not grouped over every site
+    points = (ChargePoint.objects.filter(site=OuterRef("pk")).order_by().values("site")
+              .annotate(n=Count("id")).values("n"))
+    qs = Site.objects.filter(operator=operator).annotate(charge_point_count=Coalesce(Subquery(points), 0))
     filters = filters or {}
     if filters.get("q"):
         q = filters["q"]

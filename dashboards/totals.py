@@ -65,7 +65,7 @@ def _sources(operator, filters):
             where = Q(pk__in=[])
         return ChargePointMonth.objects.filter(where), ChargePointDay.objects.filter(where)
     if filters.get("site"):
-        if rollups._placement_stale(operator.pk):  # a charge point moved, not refreshed yet
+        if rollups._site_placement_stale(operator.pk, filters["site"].pk):  # a move not refreshed yet
             where = Q(operator_id=operator.pk, charge_point__site=filters["site"])
             return ChargePointMonth.objects.filter(where), ChargePointDay.objects.filter(where)
         where = Q(operator_id=operator.pk, site_key=filters["site"].pk)
