@@ -90,14 +90,14 @@ class SiteField(forms.ModelChoiceField):
         field.queryset = queryset if queryset is not None else Site.objects.filter(operator=operator)
         # one query either way: up to PICKER_LIMIT + 1 sites, which are the <select>'s options
         # when there are no more than PICKER_LIMIT
-        sites = list(field.queryset[:PICKER_LIMIT + 1])
+        sites = list(field.queryset.values_list("pk", "name")[:PICKER_LIMIT + 1])  # (tuples: no 101 models)
         if len(sites) > PICKER_LIMIT:
             field.searching = True
             field.widget = SiteSearchInput(search_url=reverse("charging:site_search", args=[operator.slug]),
                                            attrs={"placeholder": field.empty_label or "All sites"})
             field.widget.queryset = field.queryset
         else:
-            field.choices = [("", field.empty_label or "---------"), *((s.pk, str(s)) for s in sites)]
+            field.choices = [("", field.empty_label or "---------"), *sites]  # (a site's str() is its name)
         return field
 
     def to_python(self, value):

@@ -1,6 +1,4 @@
-from django.urls import reverse
-
-from portal.navigation import navigation_for
+from portal.navigation import navigation_for, operator_url
 
 
 def shell(request):
@@ -19,7 +17,7 @@ def shell(request):
         memberships = getattr(request, "my_memberships", None)  # read once by the tenancy layer
         return [
             {"name": m.operator.name, "slug": m.operator.slug, "role": m.get_role_display(),
-             "url": reverse("operators:overview", args=[m.operator.slug])}
+             "url": operator_url("operators:overview", m.operator.slug)}
             for m in (memberships if memberships is not None else active_memberships(user))
         ]
 

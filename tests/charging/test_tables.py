@@ -112,3 +112,47 @@ def test_totals_are_grouped_as_amounts_are(value, decimals, shown):
     from portal.templatetags.portal import grouped
 
     assert grouped(value, decimals) == shown
+
+
+SITE_LOOP = """    {% for site in page %}
+      <tr>
+        <td><a href="{% url 'charging:charge_point_list' current_operator.slug %}?site={{ site.pk }}">{{ site.name }}</a>{% if site.note %}<div class="muted tiny">{{ site.note }}</div>{% endif %}</td>
+        <td>{{ site.address|default:"—" }}</td>
+        <td class="mono">{% if site.latitude is not None %}{{ site.latitude }}, {{ site.longitude }}{% else %}—{% endif %}</td>
+        <td><span class="badge">{{ site.get_visibility_display }}</span></td>
+        <td class="num">{{ site.charge_point_count }}</td>
+        <td class="actions">{% if "charging:write" in op_perms %}
+          <a class="button small secondary" href="{% url 'charging:site_edit' current_operator.slug site.pk %}">Edit</a>
+          <form method="post" action="{% url 'charging:site_delete' current_operator.slug site.pk %}" data-confirm="Delete this site?"><input type="hidden" name="csrfmiddlewaretoken" value="{{ token }}"><button class="small danger" type="submit">Delete</button></form>
+        {% endif %}</td>
+      </tr>
+    {% empty %}
+      <tr><td colspan="6" class="muted">No sites match.</td></tr>
+    {% endfor %}
+"""
+
+
+@pytest.mark.parametrize("can_write", [True, False])
+def test_site_rows_are_what_the_template_wrote(operator, can_write):
+    from charging.models import ChargePoint
+    from charging.selectors import sites
+    from charging.tables import site_rows
+
+    a = SiteFactory(operator=operator, name="Harbour <b>&</b>", note='Gate "B" & <code>', street="Kaj 1",
+                    postcode="8000", city="Aarhus", country="DK", latitude=Decimal("56.150000"),
+                    longitude=Decimal("-10.203921"))
+    SiteFactory(operator=operator, name="Bare", street="", postcode="", city="", country="", latitude=None,
+                longitude=None, note="", visibility="private")
+    for n in range(3):
+        ChargePointFactory(operator=operator, site=a, name=f"P{n}")
+    ChargePointFactory(operator=operator, site=None)
+    page = list(sites(operator=operator))
+    assert [s.charge_point_count for s in page] == [0, 3] and ChargePoint.objects.count() == 4
+    token = "tok<&>" + "x" * 20
+    perms = {"charging:write"} if can_write else set()
+    old = engines["django"].from_string(SITE_LOOP).render(
+        {"page": page, "current_operator": operator, "op_perms": perms, "token": token})
+    assert _normal(site_rows(page, operator, can_write=can_write, csrf_token=token)) == _normal(old)
+    assert ("Delete this site?" in old) is can_write and "Gate &quot;B&quot; &amp; &lt;code&gt;" in old
+    assert _normal(site_rows([], operator, can_write=can_write, csrf_token=token)) == _normal(
+        engines["django"].from_string(SITE_LOOP).render({"page": [], "current_operator": operator, "op_perms": perms}))
