@@ -112,6 +112,17 @@ class SiteField(forms.ModelChoiceField):
         # the label as the list offers it ("Name — City", or the bare name of a site without a city),
         # then a site with a twin as the list offers it ("Name — City (#7)"), then a name only one
         # site has, then an id (?site=7 links): a name always wins over an id
+        if text.isascii() and text.isdigit() and len(text) < 19:
+            # an id (the lists' ?site=7 links), in one query: digits have no case, so a site whose
+            # name matches the text case-insensitively is a site called exactly that — then the
+            # name rules below decide, as they would have
+            rows = list(self.queryset.filter(Q(pk=int(text)) | Q(name=text))[:3])
+            if not any(site.name == text for site in rows):
+                site = next((site for site in rows if site.pk == int(text)), None)
+                if site is not None:
+                    return site
+                raise forms.ValidationError(f"No site called “{text}”. Type part of its name and pick it from "
+                                            "the list.", code="invalid_choice")
         name, _, city = text.rpartition(SEPARATOR)
         offered = Q(name__iexact=text, city="")
         if name:
