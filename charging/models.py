@@ -179,7 +179,10 @@ class Charge(models.Model):
         ordering = ["-started_at", "-id"]
         indexes = [
             models.Index(fields=["operator", "-started_at", "-id"], name="charge_op_started"),
-            models.Index(fields=["charge_point", "-started_at"], name="charge_cp_started"),
+            # a charge point's charges in the list's order (also a site's: one range per charge point)
+            # (with the operator: read from the index alone)
+            models.Index(fields=["charge_point", "-started_at", "-id"], include=["operator"],
+                         name="charge_cp_started_id"),
             # partial: most charges are not credits, so it stays small. (No index on cdr_import:
             # imports are never deleted, and one more index per imported row costs throughput.)
             models.Index(fields=["credit_of"], condition=Q(credit_of__isnull=False), name="charge_credit_of"),

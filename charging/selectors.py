@@ -58,7 +58,12 @@ def charge_point(*, operator, charge_point_id):
             .prefetch_related("connectors").first())
 
 
-def charges(*, operator, filters=None):
+def site_point_ids(*, operator, site) -> list:
+    return list(ChargePoint.objects.filter(operator=operator, site=site).order_by("pk").values_list("pk", flat=True))
+
+
+def charges(*, operator, filters=None, site_points=None):
+    """`site_points`: the site filter's charge point ids, when the caller has read them already."""
     qs = Charge.objects.filter(operator=operator)
     filters = filters or {}
     if filters.get("date_from"):
@@ -69,9 +74,11 @@ def charges(*, operator, filters=None):
         # the site's charge point ids first (one small query), not a join: with the join PostgreSQL
         # walked the operator's charges newest first, looking each one's charge point up, until 50
         # were at the site (22 000 rows, 63 ms at 500 sites); with the ids it filters the index scan
-        # itself (19 ms)
-        qs = qs.filter(charge_point_id__in=list(ChargePoint.objects.filter(
-            operator=operator, site=filters["site"]).values_list("pk", flat=True)))
+        # itself (19 ms); the list's page reads each charge point's index range on its own
+        # (portal.pagination._rows: 1 ms)
+        if site_points is None:
+            site_points = site_point_ids(operator=operator, site=filters["site"])
+        qs = qs.filter(charge_point_id__in=site_points)
     if filters.get("charge_point"):
         qs = qs.filter(charge_point=filters["charge_point"])
     for name in ("type", "state"):

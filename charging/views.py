@@ -44,9 +44,9 @@ def _files(request):
     return request.FILES if request.method == "POST" else None
 
 
-def _page(request, qs, count=None):
+def _page(request, qs, count=None, parts=None):
     """The keyset page the request asks for, in the queryset's own order (which ends with the id)."""
-    return seek_page(request, qs, list(qs.query.order_by), size=PAGE_SIZE, count=count)
+    return seek_page(request, qs, list(qs.query.order_by), size=PAGE_SIZE, count=count, parts=parts)
 
 
 # --- Sites -------------------------------------------------------------------------------------------
@@ -207,7 +207,8 @@ def charge_point_import(request):
 @operator_view(GET="charging:read")
 def charge_list(request):
     form, filters, query = _filtered(request, ChargeFilterForm)
-    qs = selectors.charges(operator=request.operator, filters=filters)
+    points = selectors.site_point_ids(operator=request.operator, site=filters["site"]) if filters.get("site") else None
+    qs = selectors.charges(operator=request.operator, filters=filters, site_points=points)
     if request.GET.get("format") == "csv" and not form.errors:
         return _export(request, "charges", form, filters, query)
     export_query = request.GET.copy()
@@ -215,7 +216,12 @@ def charge_list(request):
         export_query.pop(name, None)
     export_query["format"] = "csv"
     totals = selectors.charge_totals(operator=request.operator, filters=filters, charges=qs)
-    page = _page(request, selectors.charges_for_page(qs), count=totals["count"])
+    if points is not None and not filters.get("charge_point"):  # the site's charge points, each read on its own
+        page_qs = selectors.charges(operator=request.operator, filters={**filters, "site": None})
+        page = _page(request, selectors.charges_for_page(page_qs), count=totals["count"],
+                     parts=("charge_point_id", points))
+    else:
+        page = _page(request, selectors.charges_for_page(qs), count=totals["count"])
     return render(request, "charging/charge_list.html", {
         "form": form, "query": query, "export_query": export_query.urlencode(), "page": page, "totals": totals,
     }, status=400 if form.errors or page.error else 200)

@@ -66,6 +66,32 @@ def test_charges_walk_forward_and_back_with_ties_and_a_filter(admin_client, oper
     assert f"site={site.pk}" in link(last.content.decode(), "page-previous")  # the filter kept
 
 
+@pytest.mark.parametrize("extra", ["", "&date_from={day}", "&state=failed"])
+def test_a_sites_charges_read_per_charge_point_are_the_same_pages(admin_client, operator, extra):
+    """A site with several charge points: each one's index range is read on its own and the page
+    taken from their tops (portal.pagination._rows); ties on the start across charge points."""
+    site = SiteFactory(operator=operator)
+    points = [ChargePointFactory(operator=operator, site=site) for _ in range(4)]
+    elsewhere = ChargePointFactory(operator=operator)
+    at = timezone.now() - timedelta(days=3)
+    for i in range(190):  # the same start on several charge points at once; most at one of them
+        ChargeFactory(operator=operator, charge_point=elsewhere if i % 7 == 0 else points[0 if i % 3 else i % 4],
+                      started_at=at - timedelta(minutes=i // 4), stopped_at=at + timedelta(hours=1),
+                      state="failed" if i % 5 == 0 else "completed")
+    url = f"/o/{operator.slug}/charges/?site={site.pk}" + extra.format(day=(at - timedelta(minutes=30)).date())
+    expected = Charge.objects.filter(operator=operator, charge_point__site=site)
+    if "state" in extra:
+        expected = expected.filter(state="failed")
+    expected = list(expected.order_by("-started_at", "-id").values_list("pk", flat=True))
+    assert len(expected) > 50 or "state" in extra
+    forward, pages, backward, _ = walk(admin_client, url)
+    assert forward == expected and backward == pages
+    last = admin_client.get(url + "&last=1")
+    assert rows_of(last) == expected[-50:]
+    one = admin_client.get(url + f"&charge_point={points[1].pk}")  # with a charge point of the site too
+    assert rows_of(one) == [pk for pk in expected if Charge.objects.get(pk=pk).charge_point_id == points[1].pk][:50]
+
+
 @pytest.mark.parametrize("cursor", ["!!!", "WzFd", "eyJ4IjoxfQ", "WyJub3QgYSBkYXRlIiwxXQ", "WyIyMDI2LTAxLTAxIiwiYSJd",
                                     "W251bGwsMV0", "W3RydWUsMV0", "QUFB" * 2000,
                                     # nested JSON (RecursionError), and times that overflow in UTC or are naive
