@@ -11,7 +11,8 @@ else is a specific error, never a 500 or a silent "all sites".
 import re
 
 from django import forms
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import BooleanField, Q
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 
 from portal.validators import single_line_text
@@ -31,21 +32,21 @@ def label(site, twin=False) -> str:
     return f"{text} (#{site.pk})" if twin else text
 
 
-def _label_sql():
-    from django.db.models import Case, CharField, F, Value, When
-    from django.db.models.functions import Concat, Lower
-
-    return Lower(Case(When(city="", then=F("name")), default=Concat(F("name"), Value(SEPARATOR), F("city")),
-                      output_field=CharField()))
+def _label_sql(table) -> str:
+    """The label in SQL, lower-cased (two SEPARATOR parameters): as `label()` without the id."""
+    return f"LOWER(CASE WHEN {table}.city = '' THEN {table}.name ELSE {table}.name || %s || {table}.city END)"
 
 
 def _twins(qs):
     """The queryset with `twin`: whether another site of the same operator is offered under the
-    same label (the same name and city, or a name with a dash that reads as another's name and city)."""
+    same label (the same name and city, or a name with a dash that reads as another's name and
+    city). Plain SQL: the same expression built by the ORM cost ~3 ms per page to compile."""
     from charging.models import Site
 
-    others = Site.objects.annotate(lbl=_label_sql()).filter(operator=OuterRef("operator"), lbl=OuterRef("lbl"))
-    return qs.annotate(lbl=_label_sql(), twin=Exists(others.exclude(pk=OuterRef("pk"))))
+    table = Site._meta.db_table
+    twin = (f"EXISTS (SELECT 1 FROM {table} other WHERE other.operator_id = {table}.operator_id "
+            f"AND other.id <> {table}.id AND {_label_sql('other')} = {_label_sql(table)})")
+    return qs.annotate(twin=RawSQL(twin, [SEPARATOR] * 2, output_field=BooleanField()))
 
 
 class SiteSearchInput(forms.TextInput):

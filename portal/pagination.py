@@ -124,14 +124,22 @@ def _rows(qs, order, limit, parts):
             names = [spec.lstrip("-") for spec in order]
             columns = [connection.ops.quote_name(qs.model._meta.get_field(n).column) for n in names]
             sql, params = qs.filter(**{field: _PART}).values_list(*names)[:limit].query.sql_with_params()
-            if list(params).count(_PART) == 1 and names[-1] in ("id", "pk"):
+            pieces = sql.split("%s")
+            if list(params).count(_PART) == 1 and names[-1] in ("id", "pk") and len(pieces) == len(params) + 1:
                 at = list(params).index(_PART)
-                union = " UNION ALL ".join(f"SELECT * FROM ({sql}) AS part{n}" for n in range(len(values)))
-                by = ", ".join(f"{c} {'DESC' if spec.startswith('-') else 'ASC'}" for c, spec in zip(columns, order, strict=True))
-                args = [a for v in values for a in (*params[:at], v, *params[at + 1:])]
+                by = ", ".join(f"{c} {'DESC' if spec.startswith('-') else 'ASC'}"
+                               for c, spec in zip(columns, order, strict=True))
+                if connection.vendor == "postgresql":  # one subquery, planned once, run per part
+                    inner = "%s".join(pieces[:at + 1]) + "parts.v" + "%s".join(pieces[at + 1:])
+                    tops = f"unnest(%s::bigint[]) AS parts(v) CROSS JOIN LATERAL ({inner}) AS part"
+                    args = [list(values), *params[:at], *params[at + 1:]]
+                else:
+                    tops = "(" + " UNION ALL ".join(f"SELECT * FROM ({sql}) AS part{n}"
+                                                    for n in range(len(values))) + ") AS parts"
+                    args = [a for v in values for a in (*params[:at], v, *params[at + 1:])]
                 # the page's ids from the parts' tops (index ranges only), then those rows alone
-                qs = qs.filter(pk__in=RawSQL(f"SELECT {columns[-1]} FROM ({union}) AS parts ORDER BY {by} "
-                                             f"LIMIT {int(limit)}", args))
+                qs = qs.filter(pk__in=RawSQL(f"SELECT {columns[-1]} FROM {tops} ORDER BY {by} LIMIT {int(limit)}",
+                                             args))
         qs = qs.filter(**{f"{field}__in": values})
     return list(qs[:limit])
 
