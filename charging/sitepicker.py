@@ -56,11 +56,19 @@ class SiteSearchInput(forms.TextInput):
         super().__init__(attrs={"type": "search", "autocomplete": "off", **(attrs or {})})
         self.search_url = search_url
         self.queryset = None
+        self.labels = {}  # the labels of ids the field has resolved already (this form's copy)
+
+    def __deepcopy__(self, memo):
+        copied = super().__deepcopy__(memo)
+        copied.labels = {}
+        return copied
 
     def format_value(self, value):
         """A site id (initial value, or ?site=7) is shown as its label."""
         if value in (None, ""):
             return None
+        if str(value) in self.labels:
+            return self.labels[str(value)]
         if isinstance(value, int) or (isinstance(value, str) and value.isascii() and value.isdigit()):
             site = _twins(self.queryset.filter(pk=int(value))).first() if self.queryset is not None else None
             if site is not None:
@@ -117,10 +125,11 @@ class SiteField(forms.ModelChoiceField):
             # an id (the lists' ?site=7 links), in one query: digits have no case, so a site whose
             # name matches the text case-insensitively is a site called exactly that — then the
             # name rules below decide, as they would have
-            rows = list(self.queryset.filter(Q(pk=int(text)) | Q(name=text))[:3])
+            rows = list(_twins(self.queryset.filter(Q(pk=int(text)) | Q(name=text)))[:3])
             if not any(site.name == text for site in rows):
                 site = next((site for site in rows if site.pk == int(text)), None)
                 if site is not None:
+                    self.widget.labels[text] = label(site, site.twin)  # what the box shows, without a query
                     return site
                 raise forms.ValidationError(f"No site called “{text}”. Type part of its name and pick it from "
                                             "the list.", code="invalid_choice")
