@@ -138,8 +138,9 @@ def _rows(qs, order, limit, parts):
                                                     for n in range(len(values))) + ") AS parts"
                     args = [a for v in values for a in (*params[:at], v, *params[at + 1:])]
                 # the page's ids from the parts' tops (index ranges only), then those rows alone
-                qs = qs.filter(pk__in=RawSQL(f"SELECT {columns[-1]} FROM {tops} ORDER BY {by} LIMIT {int(limit)}",
-                                             args))
+                # (every id comes from one of the parts: no other filter on the field is needed)
+                return list(qs.filter(pk__in=RawSQL(f"SELECT {columns[-1]} FROM {tops} ORDER BY {by} "
+                                                    f"LIMIT {int(limit)}", args))[:limit])
         qs = qs.filter(**{f"{field}__in": values})
     return list(qs[:limit])
 
