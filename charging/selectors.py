@@ -58,10 +58,6 @@ def charge_point(*, operator, charge_point_id):
             .prefetch_related("connectors").first())
 
 
-def site_point_ids(*, operator, site) -> list:
-    return list(ChargePoint.objects.filter(operator=operator, site=site).order_by("pk").values_list("pk", flat=True))
-
-
 def charges(*, operator, filters=None, site_points=None):
     """`site_points`: the site filter's charge point ids, when the caller has read them already."""
     qs = Charge.objects.filter(operator=operator)
@@ -77,7 +73,8 @@ def charges(*, operator, filters=None, site_points=None):
         # itself (19 ms); the list's page reads each charge point's index range on its own
         # (portal.pagination._rows: 1 ms)
         if site_points is None:
-            site_points = site_point_ids(operator=operator, site=filters["site"])
+            site_points = list(ChargePoint.objects.filter(operator=operator, site=filters["site"])
+                               .order_by("pk").values_list("pk", flat=True))
         qs = qs.filter(charge_point_id__in=site_points)
     if filters.get("charge_point"):
         qs = qs.filter(charge_point=filters["charge_point"])
@@ -99,11 +96,18 @@ def charges_for_page(qs):
     return qs.select_related("charge_point", "charge_point__site").only(*ROW_FIELDS)
 
 
-def charge_totals(*, operator, filters, charges) -> dict:
+def charge_totals(*, operator, filters, charges, site_stale=None) -> dict:
     """The totals above the Charges list: from the rollups and a live part (dashboards/totals.py)."""
     from dashboards.totals import charge_totals as from_rollups
 
-    return from_rollups(operator, filters or {}, charges)
+    return from_rollups(operator, filters or {}, charges, site_stale)
+
+
+def site_points(*, operator, site) -> tuple[list, bool]:
+    """The site's charge point ids, and whether its rollups wait for a move (dashboards.rollups)."""
+    from dashboards.rollups import site_points as read
+
+    return read(operator.pk, site.pk)
 
 
 def recent_charges(*, operator, charge_point, limit=20):

@@ -207,7 +207,8 @@ def charge_point_import(request):
 @operator_view(GET="charging:read")
 def charge_list(request):
     form, filters, query = _filtered(request, ChargeFilterForm)
-    points = selectors.site_point_ids(operator=request.operator, site=filters["site"]) if filters.get("site") else None
+    points, stale = (selectors.site_points(operator=request.operator, site=filters["site"]) if filters.get("site")
+                     else (None, None))
     qs = selectors.charges(operator=request.operator, filters=filters, site_points=points)
     if request.GET.get("format") == "csv" and not form.errors:
         return _export(request, "charges", form, filters, query)
@@ -215,7 +216,7 @@ def charge_list(request):
     for name in CURSOR_PARAMS:
         export_query.pop(name, None)
     export_query["format"] = "csv"
-    totals = selectors.charge_totals(operator=request.operator, filters=filters, charges=qs)
+    totals = selectors.charge_totals(operator=request.operator, filters=filters, charges=qs, site_stale=stale)
     if points is not None and not filters.get("charge_point"):  # the site's charge points, each read on its own
         page_qs = selectors.charges(operator=request.operator, filters={**filters, "site": None})
         page = _page(request, selectors.charges_for_page(page_qs), count=totals["count"],

@@ -563,19 +563,27 @@ def _placement_stale(operator_id) -> bool:
         return cursor.fetchone() is not None
 
 
-def _site_placement_stale(operator_id, site_id) -> bool:
-    """Whether the segments of one site are out of date: a charge point there now that is not
-    placed there, or one placed there that has moved away. Reads the site's charge points only
-    (the whole-operator check walks every charge point: 6 ms at 10 000)."""
+def site_points(operator_id, site_id) -> tuple[list, bool]:
+    """The ids of the site's charge points now, and whether the site's segments are out of date
+    (a charge point there that is not placed there, or one placed there that has moved away), in
+    one statement over the site's charge points only (the whole-operator check walks every charge
+    point: 6 ms at 10 000)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT 1 FROM charging_chargepoint cp LEFT JOIN {PLACEMENT} p ON p.charge_point_id = cp.id
-                WHERE cp.operator_id = %s AND cp.site_id = %s AND (p.id IS NULL OR p.site_key <> cp.site_id)
+            f"""SELECT cp.id, (p.id IS NULL OR p.site_key <> cp.site_id)
+                FROM charging_chargepoint cp LEFT JOIN {PLACEMENT} p ON p.charge_point_id = cp.id
+                WHERE cp.operator_id = %s AND cp.site_id = %s
                 UNION ALL
-                SELECT 1 FROM {PLACEMENT} p JOIN charging_chargepoint cp ON cp.id = p.charge_point_id
-                WHERE p.operator_id = %s AND p.site_key = %s AND COALESCE(cp.site_id, 0) <> p.site_key
-                LIMIT 1""", [operator_id, site_id, operator_id, site_id])
-        return cursor.fetchone() is not None
+                SELECT NULL, TRUE FROM (SELECT 1 FROM {PLACEMENT} p JOIN charging_chargepoint cp ON cp.id = p.charge_point_id
+                                        WHERE p.operator_id = %s AND p.site_key = %s
+                                          AND COALESCE(cp.site_id, 0) <> p.site_key LIMIT 1) AS moved""",
+            [operator_id, site_id, operator_id, site_id])
+        rows = cursor.fetchall()
+    return sorted(r[0] for r in rows if r[0] is not None), any(bool(r[1]) for r in rows)
+
+
+def _site_placement_stale(operator_id, site_id) -> bool:
+    return site_points(operator_id, site_id)[1]
 
 
 def _reconcile(operator_id, session_days=True):

@@ -47,7 +47,7 @@ def _add(total, part):
         total[key] += part[key]
 
 
-def _sources(operator, filters):
+def _sources(operator, filters, site_stale=None):
     """(month table, day table, condition, its parameters) of the rollup rows to sum for the
     filters."""
     from dashboards import rollups
@@ -62,7 +62,9 @@ def _sources(operator, filters):
         return (*points, "operator_id = %s AND charge_point_id = %s", [operator.pk, point.pk])
     if filters.get("site"):
         site = filters["site"].pk
-        if rollups._site_placement_stale(operator.pk, site):  # a move not refreshed yet
+        if site_stale is None:
+            site_stale = rollups._site_placement_stale(operator.pk, site)
+        if site_stale:  # a move not refreshed yet
             return (*points, "operator_id = %s AND charge_point_id IN "
                              "(SELECT id FROM charging_chargepoint WHERE operator_id = %s AND site_id = %s)",
                     [operator.pk, operator.pk, site])
@@ -113,9 +115,10 @@ def _rollup_sums(months, days, source) -> dict:
             "price": _decimal(price, "price"), "vat": _decimal(vat, "vat")}
 
 
-def charge_totals(operator, filters, charges) -> dict:
+def charge_totals(operator, filters, charges, site_stale=None) -> dict:
     """{"count", "kwh", "price", "vat"} of `charges` (the list's filtered queryset, built from
-    `filters` by `charging.selectors.charges`)."""
+    `filters` by `charging.selectors.charges`). `site_stale`: `rollups.site_points` of the site
+    filter, when the caller has read it."""
     from charging.selectors import _day_start
 
     if filters.get("type") or filters.get("state"):
@@ -145,7 +148,7 @@ def charge_totals(operator, filters, charges) -> dict:
         for m in sorted(dirty_months):
             if first_full <= m < after_last:
                 day_ranges.append((m, _next_month(m) - timedelta(days=1)))
-    _add(total, _rollup_sums(months, (day_ranges, dirty) if day_ranges else None, _sources(operator, filters)))
+    _add(total, _rollup_sums(months, (day_ranges, dirty) if day_ranges else None, _sources(operator, filters, site_stale)))
     # the dirty days, live
     if dirty:
         live = Q()
