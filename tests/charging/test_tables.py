@@ -156,3 +156,24 @@ def test_site_rows_are_what_the_template_wrote(operator, can_write):
     assert ("Delete this site?" in old) is can_write and "Gate &quot;B&quot; &amp; &lt;code&gt;" in old
     assert _normal(site_rows([], operator, can_write=can_write, csrf_token=token)) == _normal(
         engines["django"].from_string(SITE_LOOP).render({"page": [], "current_operator": operator, "op_perms": perms}))
+
+
+@pytest.mark.parametrize("form_name,data", [
+    ("SiteFilterForm", None), ("SiteFilterForm", {"q": "<b>x</b>", "visibility": "nope"}),
+    ("ChargePointFilterForm", None), ("ChargePointFilterForm", {"site": "999999", "state": "x"}),
+    ("ChargeFilterForm", None), ("ChargeFilterForm", {"date_from": "2026-13-01", "charge_point": "abc"}),
+    ("WalletFilterForm", {"kind": "x", "date_from": "2026-02-02", "date_to": "2026-01-01"}),
+])
+def test_form_fields_are_what_the_field_include_wrote(operator, form_name, data):
+    from charging import forms
+
+    SiteFactory(operator=operator, name="Depot & <Yard>")
+    form = getattr(forms, form_name)(data, operator=operator)
+    if data:
+        assert not form.is_valid()
+    engine = engines["django"]
+    old = engine.from_string('{% for field in form %}{% include "includes/field.html" %}{% endfor %}').render(
+        {"form": form})
+    new = engine.from_string("{% load portal %}{% form_fields form %}").render({"form": form})
+    assert _normal(new) == _normal(old)
+    assert ("has-error" in new) is bool(data) and "(optional)" in new
