@@ -87,6 +87,16 @@ def _label(obj) -> tuple[str, str, str]:
     return obj._meta.verbose_name, str(obj.pk), str(obj)[:255]
 
 
+def _actor_label(actor) -> str:
+    """A member by their email, an API key by its name and client id (partner API writes), a job
+    as "system"."""
+    if actor is None:
+        return "system"
+    if getattr(actor, "is_api_key", False):
+        return actor.audit_label[:254]
+    return actor.email
+
+
 def record(
     *,
     operator,
@@ -105,8 +115,8 @@ def record(
     return AuditEvent.objects.create(
         created_at=timezone.now(),
         operator=operator,
-        actor=actor if actor is not None and actor.pk else None,
-        actor_label=actor.email if actor is not None else "system",
+        actor=actor if actor is not None and actor.pk and not getattr(actor, "is_api_key", False) else None,
+        actor_label=_actor_label(actor),
         action=action,
         verb=verb,
         item_type=item_type or i_type,

@@ -23,6 +23,7 @@ OPERATOR_TABS = [
     ("Members & Access", "members:list", "members:read"),
     ("Billing & Support", "billing:index", "billing:read"),
     ("Credentials", "credentials:list", "credentials:read"),
+    ("API keys", "api_keys:list", "api_keys:read"),
     ("Dashboards", "dashboards:list", "dashboards:read"),
 ]
 

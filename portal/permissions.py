@@ -55,6 +55,8 @@ PERMISSIONS: dict[str, tuple[str, frozenset[str]]] = {
     "dashboards:read": ("See dashboards", frozenset({A, M})),
     "dashboards:write": ("Change dashboard visibility and links", frozenset({A, M})),
     "audit:read": ("See the audit log", frozenset({A})),
+    "api_keys:read": ("See the partner API keys", frozenset({A})),
+    "api_keys:write": ("Create and revoke partner API keys", frozenset({A})),
 }
 
 

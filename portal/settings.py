@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "payouts",
     "dashboards",
     "credentials",
+    "ninja",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -265,6 +267,8 @@ else:  # one process only (make run, tests on SQLite)
 
 # --- Celery ---------------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"
+# The partner API's request counts per key (api/ratelimit.py): in Redis when set, else per process
+API_RATE_LIMIT_REDIS_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True

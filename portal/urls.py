@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import views as account_views
+from api.api import api as partner_api
 from dashboards import public as public_dashboards
 from portal import views
 
@@ -22,6 +23,9 @@ urlpatterns = [
     path(OPERATOR + "billing/", include("billing.urls")),
     path(OPERATOR, include("payouts.urls")),
     path("invitations/", include("members.invitation_urls")),
+    path(OPERATOR + "api-keys/", include("api.urls")),
+    # The partner API (token auth, no session): api/api.py
+    path("api/v1/", partner_api.urls),
     path(OPERATOR, include("charging.urls")),
     path(OPERATOR + "dashboards/", include("dashboards.urls")),
     # Shared dashboard links: anonymous, apart from the portal (dashboards.public).

@@ -22,9 +22,13 @@ def _clear_cache():
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Rate-limit counters (and anything else cached) never leak from one test to the next."""
+    from api import ratelimit
+
     _clear_cache()
+    ratelimit.clear()
     yield
     _clear_cache()
+    ratelimit.clear()
 
 
 @pytest.fixture

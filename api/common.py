@@ -1,0 +1,30 @@
+"""Helpers shared by the routers: form validation as the portal does it (the same forms), the
+operator's rows by id (404 otherwise), and camelCase field names for form errors."""
+
+from api.errors import bad_request, not_found
+from portal.errors import DomainError
+
+
+def owned(qs, pk, what):
+    """The row `pk` of `qs` (already the operator's), or the spec's 404."""
+    if not isinstance(pk, int) or not 0 < pk < 2**63:
+        raise not_found(what)
+    row = qs.filter(pk=pk).first()
+    if row is None:
+        raise not_found(what)
+    return row
+
+
+def form_errors(form, names: dict) -> Exception:
+    """A bound, invalid form as the spec's 400: every field's messages in `context`, the first
+    one readable. `names`: form field → API field (camelCase)."""
+    problems = [{"field": names.get(field, field) if field != "__all__" else None, "message": str(message)}
+                for field, messages in form.errors.items() for message in messages]
+    first = problems[0]
+    return bad_request(f"{first['field']}: {first['message']}" if first["field"] else first["message"], problems)
+
+
+def domain_error(exc: DomainError, names: dict) -> Exception:
+    field = names.get(exc.field, exc.field) if exc.field else None
+    return bad_request(f"{field}: {exc.message}" if field else exc.message,
+                       [{"field": field, "message": exc.message}])
