@@ -271,6 +271,13 @@ class ExportFactory(factory.django.DjangoModelFactory):
 
 # Path arguments of operator URLs -> an object of that operator, for the permission matrix
 # (tests/portal/test_permission_matrix.py reads this too: a new kind of argument goes here).
+def _api_key(op):
+    from api.services import key_create
+
+    return key_create(operator=op, actor=None, name="Matrix key", scopes=["charge-points:read"]).key.pk
+
+
 URL_OBJECTS = {
     "export_id": lambda op: ExportFactory(operator=op).pk,
+    "key_id": _api_key,
 }

@@ -152,6 +152,8 @@ EXPECTED = {
     "dashboards:read": "AM",
     "dashboards:write": "AM",
     "audit:read": "A",
+    "api_keys:read": "A",
+    "api_keys:write": "A",
 }
 LETTER = {Role.ADMIN: "A", Role.MANAGER: "M", Role.BOOKKEEPER: "B", Role.SUPPORTER: "S"}
 
