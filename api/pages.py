@@ -2,13 +2,15 @@
 {"data": [...], "meta": {itemCount, currentPage, perPage, totalPageCount, totalItemCount}}."""
 from ninja import Field, Schema
 
+from api.schemas import Out
+
 
 class PageParams(Schema):
     page: int = Field(0, ge=0, le=1_000_000, description="page number to retrieve (starts with 0)")
     perPage: int = Field(10, ge=1, le=100, description="number of items per page (between 1 and 100, default 10)")
 
 
-class PageMeta(Schema):
+class PageMeta(Out):
     itemCount: int
     currentPage: int
     perPage: int

@@ -12,6 +12,7 @@ from api.auth import scope
 from api.common import domain_error, form_errors, owned
 from api.errors import bad_request
 from api.pages import PageMeta, PageParams, paged
+from api.schemas import Out, respond
 from charging import services
 from charging.forms import ChargePointForm
 from charging.models import ChargePoint, Connector
@@ -23,12 +24,12 @@ States = Literal["available", "busy", "busy-blocked", "busy-charging", "busy-non
                  "busy-reserved", "busy-scheduled", "error", "disconnected", "passive", "maintenance", "other"]
 
 
-class Coordinates(Schema):
+class Coordinates(Out):
     latitude: float | None = None
     longitude: float | None = None
 
 
-class Address(Schema):
+class Address(Out):
     address1: str
     address2: str | None = None
     address3: str | None = None
@@ -39,13 +40,13 @@ class Address(Schema):
     countryAreaId: int | None = None
 
 
-class Location(Schema):
+class Location(Out):
     coordinates: Coordinates | None = None
     addressLabel: str | None = None
     address: Address | None = None
 
 
-class OperatorRef(Schema):
+class OperatorRef(Out):
     id: int
     name: str
     identifier: str
@@ -53,18 +54,18 @@ class OperatorRef(Schema):
     vatNumber: str | None = None
 
 
-class ConnectorOut(Schema):
+class ConnectorOut(Out):
     id: int | None = None
     identifier: str
     name: str
 
 
-class Deeplinks(Schema):
+class Deeplinks(Out):
     app: str
     web: str
 
 
-class ChargePointOut(Schema):
+class ChargePointOut(Out):
     id: int
     teamId: int
     partnerExternalId: str | None = None
@@ -95,7 +96,7 @@ class ChargePointOut(Schema):
     protocolData: dict
 
 
-class ChargePointPage(Schema):
+class ChargePointPage(Out):
     data: list[ChargePointOut]
     meta: PageMeta
 
@@ -115,15 +116,15 @@ def location_of(site) -> dict:
     return {"coordinates": coordinates, "addressLabel": site.address or None, "address": address}
 
 
-def serialize(cp) -> dict:
+def serialize(cp, operator=None) -> dict:
     max_kw = float(cp.max_kw) if cp.max_kw is not None else None
     return {
         "id": cp.pk, "teamId": cp.operator_id, "partnerExternalId": None, "siteId": cp.site_id,
-        "operator": operator_ref(cp.operator), "createdAt": cp.created_at, "updatedAt": cp.updated_at,
+        "operator": operator_ref(operator or cp.operator), "createdAt": cp.created_at, "updatedAt": cp.updated_at,
         "deletedAt": None, "serialNumber": cp.serial_number or None, "name": cp.name, "visibility": cp.visibility,
         "maxKw": max_kw, "maxKW": max_kw, "type": cp.type, "note": cp.note or None, "state": cp.state,
         "location": location_of(cp.site),
-        "connectors": [{"id": c.pk, "identifier": c.identifier, "name": str(c)} for c in cp.connectors.all()],
+        "connectors": [{"id": c.pk, "identifier": c.identifier, "name": str(c)} for c in cp.connector_list],
         "deeplinks": {"app": "", "web": ""}, "brandName": cp.brand_name or None, "modelName": cp.model_name or None,
         "evseId": cp.evse_id or None, "isActive": cp.state != ChargePoint.State.PASSIVE, "reservable": False,
         "roaming": bool(cp.evse_id), "cablePluggedIn": False, "showOnMap": cp.visibility == "public",
@@ -132,8 +133,9 @@ def serialize(cp) -> dict:
 
 
 def _points(request):
-    return (ChargePoint.objects.filter(operator=request.operator).select_related("site", "operator")
-            .prefetch_related(Prefetch("connectors", queryset=Connector.objects.order_by("id"))))
+    # (the operator is the request's: not joined and built again for every row)
+    return (ChargePoint.objects.filter(operator=request.operator).select_related("site")
+            .prefetch_related(Prefetch("connectors", queryset=Connector.objects.order_by("id"), to_attr="connector_list")))
 
 
 class ChargePointFilters(PageParams):
@@ -159,14 +161,15 @@ def get_charge_points(request, filters: Query[ChargePointFilters]):
         qs = qs.filter(state=filters.state)
     if filters.fromUpdatedDate:
         qs = qs.filter(updated_at__gte=filters.fromUpdatedDate)
-    return paged(qs, filters, serialize)
+    ref = request.operator
+    return respond(request, ChargePointPage, paged(qs, filters, lambda cp: serialize(cp, ref)))
 
 
 @router.get("/charge-points/{chargePointId}", response=ChargePointOut, operation_id="get-charge-point",
             summary="Retrieve a single charge point")
 @scope("charge-points:read")
 def get_charge_point(request, chargePointId: int):
-    return serialize(owned(_points(request), chargePointId, "charge point"))
+    return serialize(owned(_points(request), chargePointId, "charge point"), request.operator)
 
 
 class CreateChargePoint(Schema):
@@ -250,7 +253,7 @@ def post_charge_point(request, body: CreateChargePoint):
                                           data=_validated(request, data))
     except DomainError as exc:
         raise domain_error(exc, NAMES) from None
-    return 201, serialize(owned(_points(request), cp.pk, "charge point"))
+    return 201, serialize(owned(_points(request), cp.pk, "charge point"), request.operator)
 
 
 @router.patch("/charge-points/{chargePointId}", response=ChargePointOut, operation_id="patch-charge-point",
@@ -264,7 +267,7 @@ def patch_charge_point(request, chargePointId: int, body: PatchChargePoint):
                                      data=_validated(request, data, cp))
     except DomainError as exc:
         raise domain_error(exc, NAMES) from None
-    return serialize(owned(_points(request), cp.pk, "charge point"))
+    return serialize(owned(_points(request), cp.pk, "charge point"), request.operator)
 
 
 @router.delete("/charge-points/{chargePointId}", response={204: None}, operation_id="delete-charge-point",
