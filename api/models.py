@@ -5,6 +5,7 @@ gives no usable credential, and a hash of that much randomness needs no salt or 
 import uuid
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -17,8 +18,10 @@ class ApiKey(models.Model):
     secret_hint = models.CharField(max_length=8, help_text="The secret's last characters, to tell keys apart.")
     scopes = models.JSONField(default=list)
     expires_at = models.DateTimeField(null=True, blank=True)
-    rate_limit = models.PositiveIntegerField(default=1000, help_text="Requests per interval.")
-    rate_limit_interval = models.PositiveIntegerField(default=600, help_text="Seconds.")
+    rate_limit = models.PositiveIntegerField(default=1000, help_text="Requests per interval.",
+                                             validators=[MinValueValidator(1), MaxValueValidator(1_000_000)])
+    rate_limit_interval = models.PositiveIntegerField(default=600, help_text="Seconds.",
+                                                      validators=[MinValueValidator(1), MaxValueValidator(86_400)])
     # the member who made it (the key is the operator's: it keeps working when they leave)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")

@@ -140,3 +140,22 @@ def test_last_used_time_and_address_are_kept(operator):
         "/api/v1/consumers/me")
     key = ApiKey.objects.get()
     assert key.last_used_at is not None and key.last_used_ip == "203.0.113.9"
+
+
+def test_staff_set_a_keys_rate_limit_in_admin_audited_and_bounded(operator):
+    from tests.factories import UserFactory, enable_totp, sign_in
+
+    new = new_key(operator)
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    client = Client()
+    assert sign_in(client, staff, secret=enable_totp(staff)).status_code == 302
+    url = f"/admin/api/apikey/{new.key.pk}/change/"
+    page = client.get(url)
+    assert page.status_code == 200 and new.secret not in page.content.decode()
+    assert client.post(url, {"rate_limit": "0", "rate_limit_interval": "600"}).status_code == 200  # refused
+    response = client.post(url, {"rate_limit": "50", "rate_limit_interval": "60"})
+    assert response.status_code == 302
+    key = ApiKey.objects.get()
+    assert (key.rate_limit, key.rate_limit_interval) == (50, 60)
+    event = AuditEvent.objects.get(verb="api_key.rate_limit_changed")
+    assert event.changes["rate_limit"] == {"before": 1000, "after": 50} and event.actor == staff
