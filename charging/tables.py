@@ -92,7 +92,7 @@ def charge_point_rows(points, operator) -> str:
 
 def _around_id(url_name, slug) -> tuple[str, str]:
     """The URL of `url_name` for (slug, id) as the text before and after the id, reversed once."""
-    before, after = reverse(url_name, args=[slug, 987654321]).split("/987654321/")
+    before, _, after = reverse(url_name, args=[slug, 987654321]).rpartition("/987654321/")  # (the id follows the slug)
     return before + "/", "/" + after
 
 

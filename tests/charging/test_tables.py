@@ -177,3 +177,17 @@ def test_form_fields_are_what_the_field_include_wrote(operator, form_name, data)
     new = engine.from_string("{% load portal %}{% form_fields form %}").render({"form": form})
     assert _normal(new) == _normal(old)
     assert ("has-error" in new) is bool(data) and "(optional)" in new
+
+
+def test_the_sites_page_of_an_operator_whose_slug_is_all_digits(login):
+    """(Review finding: the row links' stand-in id split a slug of the same digits: a 500.)"""
+    from portal.permissions import Role
+    from tests.factories import OperatorFactory, member
+
+    operator = OperatorFactory(slug="987654321")
+    site = SiteFactory(operator=operator, name="Depot")
+    response = login(member(operator, Role.ADMIN)).get(f"/o/{operator.slug}/sites/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f'href="/o/987654321/sites/{site.pk}/edit/"' in html
+    assert f'action="/o/987654321/sites/{site.pk}/delete/"' in html
