@@ -7,6 +7,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from api.auth import BearerToken
 from api.errors import ApiError, bad_request, not_found, unauthorized
+from api.renderers import PartnerJSONRenderer
 
 
 class PartnerApi(NinjaAPI):
@@ -19,7 +20,7 @@ class PartnerApi(NinjaAPI):
 
 api = PartnerApi(
     title="CPO Portal partner API", version="2024-01-18", urls_namespace="api", auth=BearerToken(),
-    docs_url="/docs", openapi_url="/openapi.json",
+    docs_url="/docs", openapi_url="/openapi.json", renderer=PartnerJSONRenderer(),
     description="Monta-compatible partner API for an operator's data. Authenticate with `POST /api/v1/auth/token` "
                 "(the API key's client id and secret), then send `Authorization: Bearer <accessToken>`.")
 
@@ -63,10 +64,14 @@ def http_error(request, exc):
 
 
 def _routers():
-    from api.routers import auth, charge_points
+    from api.routers import auditlog, auth, charge_points, invoices, wallets
 
     api.add_router("/", auth.router)
     api.add_router("/", charge_points.router)
+    api.add_router("/", wallets.wallets_router)
+    api.add_router("/", wallets.router)
+    api.add_router("/", invoices.router)
+    api.add_router("/", auditlog.router)
 
 
 _routers()

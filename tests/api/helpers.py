@@ -21,3 +21,22 @@ def bearer(operator, scopes=None, **kwargs) -> Client:
     """A client that sends a fresh access token of a new key of `operator`."""
     token = token_for(new_key(operator, scopes, **kwargs))
     return Client(headers={"Authorization": f"Bearer {token['accessToken']}"})
+
+
+def body(response):
+    """The JSON body with numbers as Decimal: amounts compared exactly, never through float."""
+    import json
+    from decimal import Decimal
+
+    return json.loads(response.content, parse_float=Decimal)
+
+
+def queries_of(client, path, **params) -> int:
+    """How many queries one request makes (auth included)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as seen:
+        response = client.get(path, params)
+    assert response.status_code == 200, response.content
+    return len(seen)
