@@ -7,6 +7,7 @@ from typing import Literal
 
 from django.db.models import Prefetch
 from ninja import Field, Query, Router, Schema
+from ninja.responses import Status
 
 from api.auth import scope
 from api.common import domain_error, form_errors, owned
@@ -245,6 +246,8 @@ def _validated(request, data, cp=None):
 @scope("charge-points:write")
 def post_charge_point(request, body: CreateChargePoint):
     given = body.model_dump(exclude_unset=True)
+    given.setdefault("type", body.type)  # (the body's defaults: AC, public)
+    given.setdefault("visibility", body.visibility)
     if body.teamId is not None and body.teamId != request.operator.pk:
         raise bad_request("teamId: not this API key's operator.", [{"field": "teamId", "message": "Unknown team."}])
     data = _form_data({"state": ChargePoint.State.AVAILABLE, **given})
@@ -253,7 +256,7 @@ def post_charge_point(request, body: CreateChargePoint):
                                           data=_validated(request, data))
     except DomainError as exc:
         raise domain_error(exc, NAMES) from None
-    return 201, serialize(owned(_points(request), cp.pk, "charge point"), request.operator)
+    return Status(201, serialize(owned(_points(request), cp.pk, "charge point"), request.operator))
 
 
 @router.patch("/charge-points/{chargePointId}", response=ChargePointOut, operation_id="patch-charge-point",
@@ -279,4 +282,4 @@ def delete_charge_point(request, chargePointId: int):
         services.charge_point_delete(operator=request.operator, actor=request.api_key, charge_point_id=cp.pk)
     except DomainError as exc:
         raise domain_error(exc, NAMES) from None
-    return 204, None
+    return Status(204, None)

@@ -159,3 +159,14 @@ def test_staff_set_a_keys_rate_limit_in_admin_audited_and_bounded(operator):
     assert (key.rate_limit, key.rate_limit_interval) == (50, 60)
     event = AuditEvent.objects.get(verb="api_key.rate_limit_changed")
     assert event.changes["rate_limit"] == {"before": 1000, "after": 50} and event.actor == staff
+
+
+def test_a_charge_point_created_with_only_a_name_takes_the_defaults(operator):
+    """(Review finding: the body's defaults for type and visibility did not reach the form.)"""
+    client = bearer(operator, ["charge-points:write", "charge-points:read"])
+    response = client.post("/api/v1/charge-points", {"name": "Bay 1"}, content_type=JSON)
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["name"], body["type"], body["visibility"], body["state"]) == ("Bay 1", "ac", "public", "available")
+    event = AuditEvent.objects.get(verb="charge_point.created")
+    assert event.actor is None and event.actor_label.startswith("API key Test program (cpo_")
