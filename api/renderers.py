@@ -5,7 +5,6 @@ The standard encoder cannot write a raw number for an object it does not know, s
 is first written as a string tagged with a token made for this response (no stored text can
 contain it), and the tagged strings are then replaced by their digits."""
 import json
-import re
 import secrets
 from decimal import Decimal
 
@@ -25,9 +24,12 @@ def dumps(data) -> str:
         return fallback(value)
 
     text = json.dumps(data, cls=NinjaJSONEncoder, default=default)
-    if token not in text:
+    pieces = text.split(f'"{token}')
+    if len(pieces) == 1:
         return text
-    return re.sub(f'"{token}(-?[0-9]+(?:\\.[0-9]+)?)"', r"\1", text)
+    # each piece after the first starts with the digits and the closing quote (a faster pass over
+    # a 100-charge page than a regex substitution)
+    return pieces[0] + "".join(piece.replace('"', "", 1) for piece in pieces[1:])
 
 
 class DecimalNumberRenderer(JSONRenderer):

@@ -9,6 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from api.renderers import dumps
+from api.routers.charges import ChargeOut
 from dashboards import rollups
 from tests.api.helpers import bearer
 from tests.factories import ChargeFactory, ChargePointFactory, SiteFactory
@@ -82,6 +84,8 @@ def test_the_list_is_newest_first_with_the_specs_fields_and_exact_money(operator
     assert done["publicChargePoint"]["name"] == "Bay 1" and done["publicChargePoint"]["brandName"] == "Easee"
     assert done["publicChargePoint"]["chargePointOperatorName"] == operator.name
     assert done["publicChargePoint"]["location"]["address"]["city"] == "København K"
+    as_charge_point = bearer(operator, ["charge-points:read"]).get(f"/api/v1/charge-points/{network['point'].pk}")
+    assert done["publicChargePoint"]["location"] == as_charge_point.json()["location"]
     assert done["publicChargePoint"]["maxKw"] == Decimal("22.00") and done["chargePointKw"] == Decimal("22.00")
 
     failed = body["data"][1]
@@ -92,6 +96,10 @@ def test_the_list_is_newest_first_with_the_specs_fields_and_exact_money(operator
     assert live["state"] == "charging" and live["stoppedAt"] is None and live["completedAt"] is None
     assert live["siteId"] is None and live["publicChargePoint"]["location"]["address"] is None
     assert live["type"] == "sponsored" and live["price"] == Decimal("0.10")
+
+    # the list is not re-validated per request: its rows are exactly the schema's
+    for row in response.json()["data"]:
+        assert json.loads(dumps(ChargeOut.model_validate(row).model_dump())) == row
 
     one = client.get(f"/api/v1/charges/{c.pk}")
     assert json.loads(one.content, parse_float=Decimal) == done
@@ -202,3 +210,10 @@ def test_the_queries_do_not_grow_with_the_rows(operator, network, query):
         return len(ctx.captured_queries)
 
     assert queries(3) == queries(30)
+
+
+def test_decimals_are_json_numbers_with_their_digits_and_text_is_untouched():
+    data = {"a": Decimal("100.00"), "b": [Decimal("-0.50"), Decimal("1E+2")], "c": 'say "100.00"', "d": 1.5}
+    assert dumps(data) == '{"a": 100.00, "b": [-0.50, 100], "c": "say \\"100.00\\"", "d": 1.5}'
+    with pytest.raises(ValueError):
+        dumps({"x": Decimal("NaN")})
