@@ -7,7 +7,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from api.auth import BearerToken
 from api.errors import ApiError, bad_request, not_found, unauthorized
-from api.renderers import PartnerJSONRenderer
+from api.renderers import DecimalNumberRenderer
 
 
 class PartnerApi(NinjaAPI):
@@ -20,7 +20,7 @@ class PartnerApi(NinjaAPI):
 
 api = PartnerApi(
     title="CPO Portal partner API", version="2024-01-18", urls_namespace="api", auth=BearerToken(),
-    docs_url="/docs", openapi_url="/openapi.json", renderer=PartnerJSONRenderer(),
+    docs_url="/docs", openapi_url="/openapi.json", renderer=DecimalNumberRenderer(),
     description="Monta-compatible partner API for an operator's data. Authenticate with `POST /api/v1/auth/token` "
                 "(the API key's client id and secret), then send `Authorization: Bearer <accessToken>`.")
 
@@ -37,10 +37,17 @@ def api_error(request, exc):
     return _error(request, exc)
 
 
+def _field(loc) -> str | None:
+    """An error's field as the API names it: ("query", "perPage") → perPage; a body's loc also
+    holds the body parameter's name: ("body", "body", "address", "zipCode") → address.zipCode."""
+    loc = tuple(loc)
+    loc = loc[2:] if loc[:1] == ("body",) and len(loc) > 2 else loc[1:]
+    return ".".join(str(p) for p in loc) or None
+
+
 @api.exception_handler(ValidationError)
 def validation_error(request, exc):
-    problems = [{"field": ".".join(str(p) for p in e.get("loc", ())[1:]) or None, "message": e.get("msg")}
-                for e in exc.errors]
+    problems = [{"field": _field(e.get("loc", ())), "message": e.get("msg")} for e in exc.errors]
     first = problems[0] if problems else {"field": None, "message": "Invalid request"}
     readable = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
     return _error(request, bad_request(readable, context=problems))
@@ -64,10 +71,13 @@ def http_error(request, exc):
 
 
 def _routers():
-    from api.routers import auditlog, auth, charge_points, invoices, wallets
+    from api.routers import auditlog, auth, charge_points, charges, invoices, operators, sites, wallets
 
     api.add_router("/", auth.router)
+    api.add_router("/", operators.router)
+    api.add_router("/", sites.router)
     api.add_router("/", charge_points.router)
+    api.add_router("/", charges.router)
     api.add_router("/", wallets.wallets_router)
     api.add_router("/", wallets.router)
     api.add_router("/", invoices.router)
