@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 import pycountry
 from django.db.models import Count, ExpressionWrapper, F, FloatField, Max, Q
 from ninja import Field, Query, Router, Schema
+from ninja.responses import Status
 
 from api.auth import scope
 from api.common import domain_error, form_errors, owned
@@ -252,7 +253,7 @@ def post_site(request, body: CreateSite):
         site = services.site_create(operator=request.operator, actor=request.api_key, data=_validated(data))
     except DomainError as exc:
         raise domain_error(exc, NAMES) from None
-    return 201, _one(request, site.pk)
+    return Status(201, _one(request, site.pk))
 
 
 @router.patch("/sites/{siteId}", response=SiteOut, operation_id="patch-site", summary="Patch an existing (charge) site")
@@ -279,4 +280,4 @@ def delete_site(request, siteId: int):
         services.site_delete(operator=request.operator, actor=request.api_key, site_id=site.pk)
     except DomainError as exc:
         raise domain_error(exc, NAMES) from None
-    return 204, None
+    return Status(204, None)
