@@ -28,3 +28,11 @@ def domain_error(exc: DomainError, names: dict) -> Exception:
     field = names.get(exc.field, exc.field) if exc.field else None
     return bad_request(f"{field}: {exc.message}" if field else exc.message,
                        [{"field": field, "message": exc.message}])
+
+
+def check_team(request, **given):
+    """teamId/operatorId filters: this API key's operator only (another id: a 400 naming it)."""
+    for name, value in given.items():
+        if value is not None and value != request.operator.pk:
+            raise bad_request(f"{name}: not this API key's operator.",
+                              [{"field": name, "message": "Not this API key's operator."}])

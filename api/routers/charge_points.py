@@ -10,7 +10,7 @@ from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
 from api.auth import scope
-from api.common import domain_error, form_errors, owned
+from api.common import check_team, domain_error, form_errors, owned
 from api.errors import bad_request
 from api.pages import PageMeta, PageParams, paged
 from api.schemas import Out, respond
@@ -153,9 +153,7 @@ class ChargePointFilters(PageParams):
 @scope("charge-points:read")
 def get_charge_points(request, filters: Query[ChargePointFilters]):
     qs = _points(request).order_by("id")
-    if filters.teamId and filters.teamId != request.operator.pk or (
-            filters.operatorId and filters.operatorId != request.operator.pk):
-        qs = qs.none()  # only this key's operator is visible
+    check_team(request, teamId=filters.teamId, operatorId=filters.operatorId)
     if filters.siteId:
         qs = qs.filter(site_id=filters.siteId)
     if filters.state:

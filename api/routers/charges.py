@@ -21,11 +21,10 @@ from ninja import Field, Query, Router, Schema
 from pydantic import WithJsonSchema
 
 from api.auth import scope
-from api.common import owned
+from api.common import check_team, owned
 from api.errors import bad_request
 from api.pages import PageMeta, PageParams, paged
 from api.routers.charge_points import Location, OperatorRef, operator_ref
-from api.routers.sites import check_team
 from charging import selectors
 from charging.models import Charge, ChargePoint, Site
 from portal.money import MINOR_UNITS

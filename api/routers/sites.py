@@ -18,7 +18,7 @@ from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
 from api.auth import scope
-from api.common import domain_error, form_errors, owned
+from api.common import check_team, domain_error, form_errors, owned
 from api.errors import bad_request
 from api.pages import PageMeta, PageParams, paged
 from api.routers.charge_points import Location, OperatorRef, location_of, operator_ref
@@ -160,14 +160,6 @@ class SiteFilters(PageParams):
                                        description="lat,long: nearest first (sites without coordinates last)")
     includePublic: bool = False
     includeDeleted: bool = Field(False, description="Deleted sites are not kept: no effect")
-
-
-def check_team(request, **given):
-    """teamId/operatorId filters: this API key's operator only."""
-    for name, value in given.items():
-        if value is not None and value != request.operator.pk:
-            raise bad_request(f"{name}: not this API key's operator.",
-                              [{"field": name, "message": "Not this API key's operator."}])
 
 
 @router.get("/sites", response=SitePage, operation_id="get-sites", summary="Retrieve your (charge) sites")

@@ -170,3 +170,12 @@ def test_a_charge_point_created_with_only_a_name_takes_the_defaults(operator):
     assert (body["name"], body["type"], body["visibility"], body["state"]) == ("Bay 1", "ac", "public", "available")
     event = AuditEvent.objects.get(verb="charge_point.created")
     assert event.actor is None and event.actor_label.startswith("API key Test program (cpo_")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/charge-points", "/api/v1/sites", "/api/v1/charges"])
+def test_another_operators_team_or_operator_id_is_a_400_naming_it(operator, other_operator, path):
+    client = bearer(operator)
+    for name in ("teamId", "operatorId"):
+        response = client.get(f"{path}?{name}={other_operator.pk}")
+        assert response.status_code == 400 and response.json()["context"][0]["field"] == name
+        assert client.get(f"{path}?{name}={operator.pk}").status_code == 200
