@@ -217,3 +217,37 @@ def test_decimals_are_json_numbers_with_their_digits_and_text_is_untouched():
     assert dumps(data) == '{"a": 100.00, "b": [-0.50, 100], "c": "say \\"100.00\\"", "d": 1.5}'
     with pytest.raises(ValueError):
         dumps({"x": Decimal("NaN")})
+
+
+@pytest.mark.parametrize("parts_up_to", [1000, 10])
+def test_pages_of_a_sites_charges_are_the_plain_order_page_by_page(operator, monkeypatch, parts_up_to):
+    """A site's charges are read per charge point (api.pages.paged, parts) and deep pages by ids
+    first; page after page they are the plain ordered list, with ties on the start."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from api import pages
+    from charging.models import Charge
+    from tests.api.helpers import bearer
+    from tests.factories import ChargeFactory, ChargePointFactory, SiteFactory
+
+    monkeypatch.setattr(pages, "PARTS_UP_TO", parts_up_to)
+    site = SiteFactory(operator=operator)
+    points = [ChargePointFactory(operator=operator, site=site) for _ in range(3)]
+    elsewhere = ChargePointFactory(operator=operator)
+    at = timezone.now() - timedelta(days=2)
+    for i in range(40):
+        ChargeFactory(operator=operator, charge_point=elsewhere if i % 5 == 0 else points[i % 3],
+                      started_at=at - timedelta(minutes=i // 3), stopped_at=at + timedelta(hours=1))
+    expected = list(Charge.objects.filter(operator=operator, charge_point__site=site)
+                    .order_by("-started_at", "-id").values_list("pk", flat=True))
+    client = bearer(operator, ["charge-transactions:read"])
+    seen = []
+    for page in range(6):
+        body = client.get(f"/api/v1/charges?siteId={site.pk}&perPage=7&page={page}").json()
+        assert body["meta"]["totalItemCount"] == len(expected)
+        seen += [c["id"] for c in body["data"]]
+    assert seen == expected
+    body = client.get(f"/api/v1/charges?siteId={site.pk}&perPage=7&page=1&state=completed").json()
+    assert [c["id"] for c in body["data"]] == expected[7:14]
