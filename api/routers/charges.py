@@ -24,6 +24,7 @@ from api.auth import scope
 from api.common import check_team, owned
 from api.errors import bad_request
 from api.pages import PageMeta, PageParams, paged
+from api.renderers import Numbers, fast_json
 from api.routers.charge_points import Location, OperatorRef, operator_ref
 from charging import selectors
 from charging.models import Charge, ChargePoint, Site
@@ -186,15 +187,17 @@ def _location(row) -> dict:
     }
 
 
-def serializer(request):
-    """serialize(row of `_rows`) for this request's operator (read once, not joined per row)."""
+def serializer(request, numbers=None):
+    """serialize(row of `_rows`) for this request's operator (read once, not joined per row).
+    `numbers` (api.renderers.Numbers): amounts written as its tagged strings, for `fast_json`."""
     operator = operator_ref(request.operator)
+    num = numbers.tag if numbers is not None else (lambda value: value)
 
     def serialize(row) -> dict:
         state, stopped_at = row["state"], _time(row["stopped_at"])
         created_at = _time(row["created_at"])
         failed = state == Charge.State.FAILED
-        max_kw = row["charge_point__max_kw"]
+        max_kw = num(row["charge_point__max_kw"])
         return {
             "id": row["id"], "humanReadableId": row["external_id"] or str(row["id"]),
             "user": {"id": 0, "displayName": ""}, "teamMember": None, "type": TYPES.get(row["type"], "external"),
@@ -211,9 +214,9 @@ def serializer(request):
             "startedAt": _time(row["started_at"]), "stoppedAt": stopped_at, "fullyChargedAt": None,
             "releasedAt": None, "failedAt": (stopped_at or _time(row["started_at"])) if failed else None,
             "timeoutAt": None, "completedAt": stopped_at if state == Charge.State.COMPLETED else None,
-            "state": STATES.get(state, "other"), "startSource": None, "consumedKwh": row["consumed_kwh"],
+            "state": STATES.get(state, "other"), "startSource": None, "consumedKwh": num(row["consumed_kwh"]),
             "kwhLimit": None, "kwhPerHour": [], "kwhPerMaxResolution": [], "costBreakdown": [],
-            "priceBreakdown": [], "startMeterKwh": None, "endMeterKwh": None, "price": row["price"],
+            "priceBreakdown": [], "startMeterKwh": None, "endMeterKwh": None, "price": num(row["price"]),
             "priceLimit": None, "cost": None, "averagePricePerKwh": None, "averageCo2PerKwh": None,
             "averageRenewablePerKwh": None, "failureReason": row["failure_reason"] or None, "stopReason": None,
             "paymentMethod": None, "note": None, "currency": currency(row["currency"]), "payingTeam": None,
@@ -314,12 +317,11 @@ def get_charges(request, filters: Query[ChargeFilters]):
         # the page: each of the site's charge points read from its own index range (api.pages.paged)
         qs = _narrowed(selectors.charges(operator=operator, filters={**rollup_filters, "site": None}), filters)[0]
         parts = ("charge_point_id", points)
-    page = paged(qs, filters, serializer(request), total=total, parts=parts, columns=FIELDS)
+    numbers = Numbers()
+    page = paged(qs, filters, serializer(request, numbers), total=total, parts=parts, columns=FIELDS)
     # Not re-validated by ChargePage (its rows are built to it, and the tests check them against
     # it): at 100 rows pydantic's pass over ~70 fields each cost 4 × the rest of the request.
-    from api.api import api
-
-    return api.create_response(request, page, status=200)
+    return fast_json(request, page, numbers)
 
 
 @router.get("/charges/{chargeId}", response=ChargeOut, operation_id="get-charge", summary="Retrieve a single charge")
