@@ -211,6 +211,19 @@ class RollupDirty(models.Model):
         return f"operator {self.operator_id} on {self.day}"
 
 
+class RollupVersion(models.Model):
+    """A number that changes whenever an operator's rollup rows do (every refresh and rebuild, in
+    their transaction): what the list totals read from the rollups is cached under it
+    (dashboards/totals.py), so a cached figure is never one the rows no longer give."""
+
+    operator = models.OneToOneField("operators.Operator", on_delete=models.CASCADE, primary_key=True,
+                                    related_name="+")
+    version = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return f"operator {self.operator_id}: rollups version {self.version}"
+
+
 class Dashboard(models.Model):
     """A dashboard of one kind, its filters and time range, and how it is shared.
 

@@ -48,6 +48,7 @@ from dashboards.models import (
     NetworkHour,
     RollupDirty,
     RollupPlacement,
+    RollupVersion,
     SegmentDay,
     SegmentMonth,
 )
@@ -158,17 +159,27 @@ def _unmark(marks):
             RollupDirty.objects.filter(id__in=ids).delete()
 
 
+def bump(operator_id: int) -> None:
+    """The operator's rollups have changed (inside the transaction that changed them)."""
+    table = RollupVersion._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} (operator_id, version) VALUES (%s, 1) "
+                       f"ON CONFLICT (operator_id) DO UPDATE SET version = {table}.version + 1", [operator_id])
+
+
 def refresh(operator_id: int) -> int:
     """Recompute the operator's dirty days; returns how many."""
     with transaction.atomic():
         _lock(operator_id)
         marks = _marks(operator_id)
-        _reconcile(operator_id)
+        moved = _reconcile(operator_id)
         days = [m[1] for m in marks]
         size = max(len(days), 1) if _pg() else CHUNK  # PostgreSQL: all days in one statement per table
         for start in range(0, len(days), size):
             _recompute(operator_id, days[start:start + size])
         _unmark(marks)
+        if days or moved:
+            bump(operator_id)
     return len(days)
 
 
@@ -208,6 +219,7 @@ def rebuild(operator_id: int | None = None) -> dict:
                 for start in range(0, len(days), CHUNK):
                     _recompute(op, days[start:start + CHUNK])
             _unmark(marks)
+            bump(op)
         done[op] = (ChargePointDay.objects.filter(operator_id=op).values("day").distinct().count(),
                     clock.perf_counter() - started)
     if _pg():  # fresh statistics: with none, the planner guessed 1 row and sorted where it should hash

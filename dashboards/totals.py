@@ -14,13 +14,15 @@ exact to the cent, without reading every charge of the operator (docs/dashboards
 Definitions, the same on both paths: every charge counts (sessions, failed ones and credits);
 the energy and money of failed charges do not (a failed session delivers and costs nothing).
 """
+import hashlib
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Q, Sum
 
-from dashboards.models import ChargePointDay, ChargePointMonth, RollupDirty, SegmentDay, SegmentMonth
+from dashboards.models import ChargePointDay, ChargePointMonth, RollupDirty, RollupVersion, SegmentDay, SegmentMonth
 
 ZERO = Decimal("0")
 FIRST_DAY = date(1, 1, 1)  # a range without a start
@@ -45,6 +47,22 @@ def live_sums(qs) -> dict:
 def _add(total, part):
     for key in total:
         total[key] += part[key]
+
+
+CACHE_SECONDS = 600
+
+
+def _state(operator_id, start, end) -> tuple:
+    """(the rollups' version or None, the dirty days in [start, end]) in one statement, so that
+    both come from the same moment."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 0, version, NULL FROM {RollupVersion._meta.db_table} WHERE operator_id = %s "
+                       f"UNION ALL SELECT 1, NULL, day FROM {RollupDirty._meta.db_table} "
+                       "WHERE operator_id = %s AND day BETWEEN %s AND %s", [operator_id, operator_id, start, end])
+        rows = cursor.fetchall()
+    version = next((r[1] for r in rows if r[0] == 0), None)
+    dirty = sorted(r[2] if isinstance(r[2], date) else date.fromisoformat(r[2]) for r in rows if r[0] == 1)
+    return version, dirty
 
 
 def _sources(operator, filters, site_stale=None):
@@ -127,8 +145,7 @@ def charge_totals(operator, filters, charges, site_stale=None) -> dict:
     end = filters.get("date_to") or date.max - timedelta(days=40)
     if start > end:
         return live_sums(charges.none())
-    dirty = sorted(RollupDirty.objects.filter(operator_id=operator.pk, day__range=(start, end))
-                   .values_list("day", flat=True))
+    version, dirty = _state(operator.pk, start, end)
     dirty_months = {_month(d) for d in dirty}
     total = {"count": 0, "kwh": ZERO, "price": ZERO, "vat": ZERO}
 
@@ -148,7 +165,17 @@ def charge_totals(operator, filters, charges, site_stale=None) -> dict:
         for m in sorted(dirty_months):
             if first_full <= m < after_last:
                 day_ranges.append((m, _next_month(m) - timedelta(days=1)))
-    _add(total, _rollup_sums(months, (day_ranges, dirty) if day_ranges else None, _sources(operator, filters, site_stale)))
+    days = (day_ranges, dirty) if day_ranges else None
+    source = _sources(operator, filters, site_stale)
+    if version is None:
+        _add(total, _rollup_sums(months, days, source))
+    else:  # the rollup part, cached under the rollups' version (the same rows give the same sums)
+        key = "charge-totals:" + hashlib.sha256(repr((operator.pk, version, months, days, source)).encode()).hexdigest()
+        part = cache.get(key)
+        if part is None:
+            part = _rollup_sums(months, days, source)
+            cache.set(key, part, CACHE_SECONDS)
+        _add(total, part)
     # the dirty days, live
     if dirty:
         live = Q()

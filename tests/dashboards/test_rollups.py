@@ -461,3 +461,39 @@ def test_totals_of_a_site_and_a_charge_point_at_another_site_are_empty(operator,
         filters = {"site": site, "charge_point": at_b}
         qs = charges(operator=operator, filters=filters)
         assert qs.count() == rows and charge_totals(operator, filters, qs) == live_sums(qs)
+
+
+def test_cached_totals_follow_every_refresh_a_move_and_a_rebuild(operator):
+    """The totals' rollup part is cached under the rollups' version (dashboards/totals.py): each
+    refresh that changes rows, a moved charge point and a rebuild give a new version, so the
+    totals always equal a plain aggregate, with nothing dirty in between."""
+    from charging.selectors import charges
+    from dashboards.models import RollupVersion
+    from dashboards.totals import charge_totals, live_sums
+
+    a, b = SiteFactory(operator=operator), SiteFactory(operator=operator)
+    point = ChargePointFactory(operator=operator, site=a)
+    start = timezone.now() - timedelta(days=60)
+
+    def check():
+        for filters in ({}, {"site": a}, {"site": b}):
+            qs = charges(operator=operator, filters=filters)
+            assert charge_totals(operator, filters, qs) == live_sums(qs), filters
+
+    ChargeFactory(operator=operator, charge_point=point, started_at=start, stopped_at=start + timedelta(hours=1))
+    rollups.refresh(operator.pk)
+    check()
+    first = RollupVersion.objects.get(operator=operator).version
+    ChargeFactory(operator=operator, charge_point=point, started_at=start + timedelta(days=1),
+                  stopped_at=start + timedelta(days=1, hours=1))
+    rollups.refresh(operator.pk)  # nothing dirty now, as before: only the version tells the two apart
+    check()
+    point.site = b
+    point.save()
+    rollups.refresh(operator.pk)  # a move alone
+    check()
+    rollups.rebuild(operator.pk)
+    check()
+    assert RollupVersion.objects.get(operator=operator).version == first + 3
+    rollups.refresh(operator.pk)  # nothing to do: the version stays (the cache stays useful)
+    assert RollupVersion.objects.get(operator=operator).version == first + 3
