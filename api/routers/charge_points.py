@@ -6,10 +6,10 @@ from decimal import Decimal
 from typing import Literal
 
 from django.db.models import Prefetch
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from api.auth import scope
-from api.common import domain_error, form_errors, owned
+from api.common import DateTime, domain_error, form_errors, owned
 from api.errors import bad_request
 from api.pages import PageMeta, PageParams, paged
 from charging import services
@@ -24,8 +24,8 @@ States = Literal["available", "busy", "busy-blocked", "busy-charging", "busy-non
 
 
 class Coordinates(Schema):
-    latitude: float | None = None
-    longitude: float | None = None
+    latitude: float
+    longitude: float
 
 
 class Address(Schema):
@@ -54,7 +54,7 @@ class OperatorRef(Schema):
 
 
 class ConnectorOut(Schema):
-    id: int | None = None
+    id: int
     identifier: str
     name: str
 
@@ -78,7 +78,7 @@ class ChargePointOut(Schema):
     visibility: Literal["public", "private"]
     maxKw: float | None = None
     maxKW: float | None = None
-    type: Literal["ac", "dc", "other"] | None = None
+    type: Literal["ac", "dc"] | None = None
     note: str | None = None
     state: str | None = None
     location: Location
@@ -86,7 +86,7 @@ class ChargePointOut(Schema):
     deeplinks: Deeplinks
     brandName: str | None = None
     modelName: str | None = None
-    evseId: str | None = None
+    evseId: str  # required and not nullable in the spec: "" when the charge point has none
     isActive: bool
     reservable: bool
     roaming: bool
@@ -125,7 +125,7 @@ def serialize(cp) -> dict:
         "location": location_of(cp.site),
         "connectors": [{"id": c.pk, "identifier": c.identifier, "name": str(c)} for c in cp.connectors.all()],
         "deeplinks": {"app": "", "web": ""}, "brandName": cp.brand_name or None, "modelName": cp.model_name or None,
-        "evseId": cp.evse_id or None, "isActive": cp.state != ChargePoint.State.PASSIVE, "reservable": False,
+        "evseId": cp.evse_id, "isActive": cp.state != ChargePoint.State.PASSIVE, "reservable": False,
         "roaming": bool(cp.evse_id), "cablePluggedIn": False, "showOnMap": cp.visibility == "public",
         "protocolData": {},
     }
@@ -141,7 +141,7 @@ class ChargePointFilters(PageParams):
     teamId: int | None = Field(None, ge=1)
     operatorId: int | None = Field(None, ge=1)
     state: States | None = None
-    fromUpdatedDate: datetime | None = None
+    fromUpdatedDate: DateTime | None = None
     includeDeleted: bool = False
 
 
@@ -241,7 +241,8 @@ def _validated(request, data, cp=None):
              summary="Create a charge point")
 @scope("charge-points:write")
 def post_charge_point(request, body: CreateChargePoint):
-    given = body.model_dump(exclude_unset=True)
+    # the fields sent (explicit nulls too) and the schema's defaults (visibility, type)
+    given = {**body.model_dump(exclude_none=True), **body.model_dump(exclude_unset=True)}
     if body.teamId is not None and body.teamId != request.operator.pk:
         raise bad_request("teamId: not this API key's operator.", [{"field": "teamId", "message": "Unknown team."}])
     data = _form_data({"state": ChargePoint.State.AVAILABLE, **given})
@@ -250,7 +251,7 @@ def post_charge_point(request, body: CreateChargePoint):
                                           data=_validated(request, data))
     except DomainError as exc:
         raise domain_error(exc, NAMES) from None
-    return 201, serialize(owned(_points(request), cp.pk, "charge point"))
+    return Status(201, serialize(owned(_points(request), cp.pk, "charge point")))
 
 
 @router.patch("/charge-points/{chargePointId}", response=ChargePointOut, operation_id="patch-charge-point",
@@ -276,4 +277,4 @@ def delete_charge_point(request, chargePointId: int):
         services.charge_point_delete(operator=request.operator, actor=request.api_key, charge_point_id=cp.pk)
     except DomainError as exc:
         raise domain_error(exc, NAMES) from None
-    return 204, None
+    return Status(204, None)
