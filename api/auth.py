@@ -1,9 +1,14 @@
 """Bearer tokens → (operator, API key, scopes), and the scope each operation requires.
 
 `request.auth` is the live access token; `request.operator` its key's operator: every
-operation reads and writes that operator's data only, so another operator's ids answer 404."""
+operation reads and writes that operator's data only, so another operator's ids answer 404.
+
+The scope is checked with the token, before ninja reads the parameters and the body: a key
+without the scope gets 403 whatever it sends (not a 400 that tells it how the body is checked,
+nor a 404 that tells it which ids exist)."""
 from functools import wraps
 
+from ninja.decorators import decorate_view
 from ninja.security import HttpBearer
 
 from api import ratelimit, services
@@ -34,6 +39,9 @@ class BearerToken(HttpBearer):
                            f"try again in {reset} s.", headers={"Retry-After": str(reset)})
         services.note_use(found.key, client_ip(request))
         request.api_key, request.operator = found.key, found.key.operator
+        required = getattr(request, "api_scope", None)
+        if required is not None and required not in found.key.scopes:
+            raise forbidden(required)
         return found
 
 
@@ -44,14 +52,23 @@ def scope(name: str):
     if name not in SCOPES:
         raise ValueError(f"unknown scope {name!r}")
 
+    def announce(run):
+        """Wraps ninja's `Operation.run` (before authentication): tells BearerToken the scope."""
+        @wraps(run)
+        def run_with_scope(request, *args, **kwargs):
+            request.api_scope = name
+            return run(request, *args, **kwargs)
+
+        return run_with_scope
+
     def decorator(view):
         @wraps(view)
         def wrapped(request, *args, **kwargs):
-            if name not in request.auth.key.scopes:
+            if name not in request.auth.key.scopes:  # also when run without BearerToken (defence in depth)
                 raise forbidden(name)
             return view(request, *args, **kwargs)
 
         wrapped.api_scope = name
-        return wrapped
+        return decorate_view(announce)(wrapped)  # under @router.get(...): applied to its Operation
 
     return decorator

@@ -1,8 +1,30 @@
 """Helpers shared by the routers: form validation as the portal does it (the same forms), the
-operator's rows by id (404 otherwise), and camelCase field names for form errors."""
+operator's rows by id (404 otherwise), camelCase field names for form errors, and the date-time
+type of parameters and bodies."""
+from datetime import UTC, datetime
+from typing import Annotated
+
+from django.utils import timezone
+from pydantic import AfterValidator
 
 from api.errors import bad_request, not_found
 from portal.errors import DomainError
+
+
+def _in_utc(value: datetime) -> datetime:
+    """Aware and in UTC, or a validation error (400). PostgreSQL refuses offsets past ±15:59
+    ("time zone displacement out of range": a 500 for `fromUpdatedDate=…-23:59`), and a time near
+    year 1 or 9999 may not convert at all."""
+    try:
+        if timezone.is_naive(value):
+            value = timezone.make_aware(value)
+        return value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ValueError("date-time out of range") from None
+
+
+# A date-time that the API takes (query parameters, body fields): ISO 8601, converted to UTC.
+DateTime = Annotated[datetime, AfterValidator(_in_utc)]
 
 
 def owned(qs, pk, what):

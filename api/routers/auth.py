@@ -28,12 +28,12 @@ class Token(Schema):
 
 class Consumer(Schema):
     name: str
-    operatorId: int | None = None
+    operatorId: int
     operatorIds: list[int]
     teamIds: list[int]
     clientId: str
-    rateLimit: int | None = None
-    rateLimitIntervalInSeconds: int | None = None
+    rateLimit: int
+    rateLimitIntervalInSeconds: int
     scopes: list[str]
     createdAt: datetime
     updatedAt: datetime | None = None

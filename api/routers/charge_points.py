@@ -6,11 +6,10 @@ from decimal import Decimal
 from typing import Literal
 
 from django.db.models import Prefetch
-from ninja import Field, Query, Router, Schema
-from ninja.responses import Status
+from ninja import Field, Query, Router, Schema, Status
 
 from api.auth import scope
-from api.common import check_team, domain_error, form_errors, owned
+from api.common import DateTime, check_team, domain_error, form_errors, owned
 from api.errors import bad_request
 from api.pages import PageMeta, PageParams, paged
 from api.schemas import Out, respond
@@ -26,8 +25,8 @@ States = Literal["available", "busy", "busy-blocked", "busy-charging", "busy-non
 
 
 class Coordinates(Out):
-    latitude: float | None = None
-    longitude: float | None = None
+    latitude: float
+    longitude: float
 
 
 class Address(Out):
@@ -56,7 +55,7 @@ class OperatorRef(Out):
 
 
 class ConnectorOut(Out):
-    id: int | None = None
+    id: int
     identifier: str
     name: str
 
@@ -80,7 +79,7 @@ class ChargePointOut(Out):
     visibility: Literal["public", "private"]
     maxKw: float | None = None
     maxKW: float | None = None
-    type: Literal["ac", "dc", "other"] | None = None
+    type: Literal["ac", "dc"] | None = None
     note: str | None = None
     state: str | None = None
     location: Location
@@ -88,7 +87,7 @@ class ChargePointOut(Out):
     deeplinks: Deeplinks
     brandName: str | None = None
     modelName: str | None = None
-    evseId: str | None = None
+    evseId: str  # required and not nullable in the spec: "" when the charge point has none
     isActive: bool
     reservable: bool
     roaming: bool
@@ -127,7 +126,7 @@ def serialize(cp, operator=None) -> dict:
         "location": location_of(cp.site),
         "connectors": [{"id": c.pk, "identifier": c.identifier, "name": str(c)} for c in cp.connector_list],
         "deeplinks": {"app": "", "web": ""}, "brandName": cp.brand_name or None, "modelName": cp.model_name or None,
-        "evseId": cp.evse_id or None, "isActive": cp.state != ChargePoint.State.PASSIVE, "reservable": False,
+        "evseId": cp.evse_id, "isActive": cp.state != ChargePoint.State.PASSIVE, "reservable": False,
         "roaming": bool(cp.evse_id), "cablePluggedIn": False, "showOnMap": cp.visibility == "public",
         "protocolData": {},
     }
@@ -144,7 +143,7 @@ class ChargePointFilters(PageParams):
     teamId: int | None = Field(None, ge=1)
     operatorId: int | None = Field(None, ge=1)
     state: States | None = None
-    fromUpdatedDate: datetime | None = None
+    fromUpdatedDate: DateTime | None = None
     includeDeleted: bool = False
 
 
@@ -243,9 +242,8 @@ def _validated(request, data, cp=None):
              summary="Create a charge point")
 @scope("charge-points:write")
 def post_charge_point(request, body: CreateChargePoint):
-    given = body.model_dump(exclude_unset=True)
-    given.setdefault("type", body.type)  # (the body's defaults: AC, public)
-    given.setdefault("visibility", body.visibility)
+    # the fields sent (explicit nulls too) and the schema's defaults (visibility, type)
+    given = {**body.model_dump(exclude_none=True), **body.model_dump(exclude_unset=True)}
     if body.teamId is not None and body.teamId != request.operator.pk:
         raise bad_request("teamId: not this API key's operator.", [{"field": "teamId", "message": "Unknown team."}])
     data = _form_data({"state": ChargePoint.State.AVAILABLE, **given})
