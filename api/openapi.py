@@ -1,6 +1,6 @@
 """Our OpenAPI document, completed with the error answers every operation gives (as the
 reference spec documents them): the spec's error body for 400 (parameters or a body to check),
-401 and 429 (a token), 403 (a scope) and 404 (an id in the path). Added for every operation of
+401 and 429 (a token), 403 (a scope) and 404 (an id in the path or a filter). Added for every operation of
 the API, whichever router declared it, unless the operation declares that status itself."""
 
 ERROR_SCHEMA = {
@@ -54,8 +54,8 @@ def document_errors(schema: dict, api) -> dict:
                 statuses.append("401")  # the token operations: credentials or refresh token refused
             if getattr(views.get(operation.get("operationId")), "api_scope", None):
                 statuses.append("403")
-            if any(p.get("in") == "path" for p in params):
-                statuses.append("404")
+            if any(p.get("in") == "path" for p in params) or operation.get("security"):
+                statuses.append("404")  # (an id in the path, or one in a filter: as the spec, on every operation)
             responses = operation.setdefault("responses", {})
             for status in sorted(statuses):
                 responses.setdefault(status, {**ref, "description": DESCRIPTIONS[status]})

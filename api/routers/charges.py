@@ -72,7 +72,35 @@ class PublicChargePoint(Schema):
 
 class KwhPerTime(Schema):
     time: datetime
-    value: float | None = None
+    value: float = 0
+
+
+# Objects the spec describes that this portal does not hold: always null here, typed as the spec
+class ChargeAuthentication(Schema):
+    id: str
+    type: str
+
+
+class GenericPaymentSession(Schema):
+    externalId: str
+    provider: str
+
+
+class TeamName(Schema):
+    publicName: str
+
+
+class SignedData(Schema):
+    endMeter: str
+    format: str
+
+
+class StateOfCharge(Schema):
+    source: str
+
+
+class TeamMemberRef(Schema):
+    id: int
 
 
 class ProtocolData(Schema):
@@ -84,7 +112,7 @@ class ChargeOut(Schema):
     id: int
     humanReadableId: str
     user: PublicUser
-    teamMember: dict | None = None
+    teamMember: TeamMemberRef | None = None
     type: Literal["external", "operator", "sponsored"]
     chargePointId: int
     publicChargePoint: PublicChargePoint
@@ -124,18 +152,18 @@ class ChargeOut(Schema):
     paymentMethod: Literal["free", "team-has-fund", "team-has-auto-refill", "source", "payment"] | None = None
     note: str | None = None
     currency: Currency | None = None
-    payingTeam: dict | None = None
-    sponsorTeam: dict | None = None
+    payingTeam: TeamName | None = None
+    sponsorTeam: TeamName | None = None
     operator: OperatorRef | None = None
-    chargeAuth: dict | None = None
-    soc: dict | None = None
+    chargeAuth: ChargeAuthentication | None = None
+    soc: StateOfCharge | None = None
     socLimit: float | None = None
-    genericPaymentSession: dict | None = None
+    genericPaymentSession: GenericPaymentSession | None = None
     partnerExternalId: str | None = None
     smartChargeId: int | None = None
     partnerCustomPayload: dict | None = None
     chargePointKw: NullableNumber = None
-    signedData: dict | None = None
+    signedData: SignedData | None = None
     emaidProviderId: str
     vehicleId: int | None = None
     vid: str | None = None

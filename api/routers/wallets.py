@@ -52,8 +52,8 @@ class WalletOut(Schema):
     id: int
     ownerType: str
     ownerId: int
-    currencyId: int | None = None
-    countryId: int | None = None
+    currencyId: int
+    countryId: int
     currency: Currency  # (not in the spec's Wallet: its currency as an object, as on transactions)
     balance: Balance | None = None
 
@@ -67,7 +67,7 @@ def wallet(operator, *, with_balance: bool) -> dict:
     balance = ({"amount": operator_balance(operator=operator), "credit": quantize(Decimal(0), operator.currency)}
                if with_balance else None)
     return {"id": operator.pk, "ownerType": "operator", "ownerId": operator.pk,
-            "currencyId": currency_id(operator.currency), "countryId": country_id(operator.country),
+            "currencyId": currency_id(operator.currency) or 0, "countryId": country_id(operator.country) or 0,
             "currency": currency(operator.currency), "balance": balance}
 
 
@@ -106,6 +106,15 @@ class _ListQuerySet(list):
 
 
 # --- Wallet transactions ----------------------------------------------------------------------------
+class Party(OperatorRef):
+    """The spec's TeamOrOperator: the operator, with its public name."""
+    publicName: str
+
+
+class Metadata(Schema):
+    type: str
+
+
 class TransactionOut(Schema):
     id: int
     fromAmount: Money
@@ -113,14 +122,14 @@ class TransactionOut(Schema):
     fromVatAmount: Money
     fromCurrency: Currency
     fromType: str | None = None
-    from_: OperatorRef | None = Field(None, alias="from")
+    from_: Party | None = Field(None, alias="from")
     fromWalletId: int | None = None
     toAmount: Money
     toSubAmount: Money
     toVatAmount: Money
     toCurrency: Currency
     toType: str | None = None
-    to: OperatorRef | None = None
+    to: Party | None = None
     toWalletId: int | None = None
     exchangeRate: Money
     createdAt: datetime
@@ -134,7 +143,7 @@ class TransactionOut(Schema):
     note: str | None = None
     partnerExternalId: str | None = None
     partnerCustomPayload: dict | None = None
-    metadata: dict | None = None
+    metadata: Metadata | None = None
 
 
 class TransactionPage(Schema):
@@ -153,7 +162,7 @@ def serialize(tx, operator) -> dict:
     sign = 1 if credit else -1
     amount, vat = sign * tx.amount, sign * tx.vat_amount
     cur = currency(tx.currency)
-    party = operator_ref(operator)
+    party = {**operator_ref(operator), "publicName": operator.name}
     return {
         "id": tx.pk,
         "fromAmount": amount, "fromSubAmount": amount - vat, "fromVatAmount": vat, "fromCurrency": cur,

@@ -44,6 +44,7 @@ PATH_OBJECTS = {
     "invoiceId": lambda op: issued_invoice(op).pk,
     "eventId": _audit_event,
     "operators/{id}": lambda op: op.pk,
+    "walletId": lambda op: op.pk,  # (an operator's one wallet has its id)
 }
 
 

@@ -67,7 +67,7 @@ def test_the_list_is_the_ledger_newest_first_with_exact_amounts(operator, ledger
         "toAmount": D("125.00"), "toSubAmount": D("100.00"), "toVatAmount": D("25.00"), "toCurrency": currency,
         "toType": "operator", "toWalletId": operator.pk,
         "to": {"id": operator.pk, "name": operator.name, "identifier": operator.slug, "partnerId": None,
-               "vatNumber": operator.vat_number},
+               "vatNumber": operator.vat_number, "publicName": operator.name},
         "exchangeRate": D(1), "createdAt": "2026-11-03T10:00:00Z", "updatedAt": "2026-11-03T10:00:00Z",
         "completedAt": "2026-11-03T10:00:00Z", "referenceId": "17", "referenceType": "CHARGE", "group": "charge",
         "kind": "charge-income", "state": "complete", "note": None, "partnerExternalId": None,
