@@ -91,6 +91,13 @@ def http_error(request, exc):
 def server_error(request, exc):
     """Anything else: logged with its traceback as Django logs a 500, answered with the error body
     (JSON, like every other answer of the API; not the portal's HTML error page)."""
+    from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+
+    if isinstance(exc, SuspiciousOperation):
+        logging.getLogger(f"django.security.{exc.__class__.__name__}").error(str(exc))
+        status = 413 if isinstance(exc, RequestDataTooBig) else 400
+        return _error(request, ApiError(status, "PAYLOAD_TOO_LARGE" if status == 413 else "BAD_REQUEST",
+                                        "Invalid request", str(exc)))
     logger.error("Internal Server Error: %s", request.path, exc_info=exc, extra={"status_code": 500,
                                                                                    "request": request})
     return _error(request, ApiError(500, "INTERNAL_SERVER_ERROR", "Internal server error",

@@ -1,7 +1,7 @@
 """Query parameter types shared by the routers: text without control characters (PostgreSQL
 refuses NUL in a query; CR/LF only make trouble), and ISO 8601 times with a zone, within the
 years the portal's date filters accept."""
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field
@@ -27,7 +27,10 @@ def _iso_time(value):
         raise ValueError("Invalid date, expected format (ISO8601: yyyy-MM-ddTHH:mm:ssZ) with a time zone")
     if not EARLIEST <= parsed.year <= LATEST:
         raise ValueError(f"must be between the years {EARLIEST} and {LATEST}")
-    return parsed
+    try:
+        return parsed.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ValueError("date-time out of range") from None
 
 
 def text(max_length: int = 255):

@@ -26,11 +26,8 @@ def _namespace() -> str:
     return settings.CACHE_KEY_PREFIX  # (tests: one per pytest process, cleared around every test)
 
 
-def hit(key) -> tuple[bool, int, int, int]:
-    """Count one request of `key`: (allowed, limit, remaining, seconds until the window resets)."""
-    item = RateLimitItemPerSecond(key.rate_limit, key.rate_limit_interval)
+def _count(item, *ids) -> tuple[bool, int, int]:
     redis, memory = _limiters()
-    ids = (_namespace(), "api-key", str(key.pk))
     limiter = redis or memory
     try:
         allowed = limiter.hit(item, *ids)
@@ -41,7 +38,51 @@ def hit(key) -> tuple[bool, int, int, int]:
         log.warning("rate limit: Redis unreachable, counting in this process", exc_info=True)
         allowed = memory.hit(item, *ids)
         reset_at, remaining = memory.get_window_stats(item, *ids)
-    return allowed, key.rate_limit, max(0, remaining), max(1, int(round(reset_at - time.time())))
+    return allowed, max(0, remaining), max(1, int(round(reset_at - time.time())))
+
+
+def hit(key) -> tuple[bool, int, int, int]:
+    """Count one request of `key`: (allowed, limit, remaining, seconds until the window resets)."""
+    allowed, remaining, reset = _count(RateLimitItemPerSecond(key.rate_limit, key.rate_limit_interval),
+                                       _namespace(), "api-key", str(key.pk))
+    return allowed, key.rate_limit, remaining, reset
+
+
+# Refused sign-ins (a wrong client secret or refresh token): per address and per client id, so that
+# guessing is slow; a key's own limit is not used for them (anyone may send its client id).
+FAILURES_PER_ADDRESS = (10, 600)
+FAILURES_PER_CLIENT = (100, 600)
+
+
+def _failure_items():
+    return (("address", RateLimitItemPerSecond(*FAILURES_PER_ADDRESS)),
+            ("client", RateLimitItemPerSecond(*FAILURES_PER_CLIENT)))
+
+
+def failures_exceeded(address: str, client_id: str) -> int:
+    """Seconds to wait when this address or client id has failed too often lately, else 0."""
+    redis, memory = _limiters()
+    limiter = redis or memory
+    wait = 0
+    for kind, item in _failure_items():
+        ident = address if kind == "address" else client_id
+        if not ident:
+            continue
+        try:
+            allowed = limiter.test(item, _namespace(), "api-key/failures", kind, ident)
+            reset_at, _ = limiter.get_window_stats(item, _namespace(), "api-key/failures", kind, ident)
+        except Exception:
+            allowed, reset_at = memory.test(item, _namespace(), "api-key/failures", kind, ident), time.time()
+        if not allowed:
+            wait = max(wait, max(1, int(round(reset_at - time.time()))))
+    return wait
+
+
+def failed(address: str, client_id: str) -> None:
+    for kind, item in _failure_items():
+        ident = address if kind == "address" else client_id
+        if ident:
+            _count(item, _namespace(), "api-key/failures", kind, ident)
 
 
 def clear():

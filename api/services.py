@@ -102,20 +102,24 @@ def _issue(key, family) -> Tokens:
 
 
 def _valid_text(value, limit=200) -> str:
-    return value if isinstance(value, str) and 0 < len(value) <= limit else ""
+    return value if isinstance(value, str) and value.isascii() and 0 < len(value) <= limit else ""
 
 
-def token_for_credentials(*, client_id, client_secret) -> Tokens:
+def token_for_credentials(*, client_id, client_secret, before_issue=None) -> Tokens:
+    """`before_issue(key)`: called once the credentials are right, before any token is made (the
+    key's rate limit: it may raise)."""
     client_id, client_secret = _valid_text(client_id), _valid_text(client_secret)
     key = ApiKey.objects.select_related("operator").filter(client_id=client_id).first() if client_id else None
     # the hash is compared in constant time; an unknown client id costs the same digest
     matches = hmac.compare_digest(key.secret_hash if key else digest("-"), digest(client_secret or "-"))
     if key is None or not client_secret or not matches or not key.usable():
         raise TokenRefused("CONSUMER_NOT_FOUND", "Consumer with given `clientId` and `clientSecret` not found")
+    if before_issue is not None:
+        before_issue(key)
     return _issue(key, uuid.uuid4())
 
 
-def token_refresh(*, refresh_token) -> Tokens:
+def token_refresh(*, refresh_token, before_issue=None) -> Tokens:
     """Exchange a refresh token (once) for a new pair. A refresh token used twice means it leaked:
     every token of its family is revoked."""
     value = _valid_text(refresh_token)
@@ -134,6 +138,8 @@ def token_refresh(*, refresh_token) -> Tokens:
         elif token.expires_at <= now or not token.key.usable(now):
             raise refused
         else:
+            if before_issue is not None:
+                before_issue(token.key)  # (raising: the refresh token stays unused)
             token.used_at = now
             token.save(update_fields=["used_at"])
             return _issue(token.key, token.family)
@@ -160,3 +166,10 @@ def note_use(key: ApiKey, ip: str | None):
         return
     ApiKey.objects.filter(pk=key.pk).update(last_used_at=now, last_used_ip=ip)
     key.last_used_at, key.last_used_ip = now, ip
+
+
+def prune_tokens(at=None) -> int:
+    """Delete tokens that expired more than a day ago (a used refresh token is kept until then, so
+    that its reuse is still recognised and revokes its family). Returns how many."""
+    cutoff = (at or timezone.now()) - timedelta(days=1)
+    return ApiToken.objects.filter(expires_at__lt=cutoff).delete()[0]

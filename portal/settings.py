@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "portal.audit.AuditContextMiddleware",
+    "api.middleware.ApiErrorBodyMiddleware",  # (/api/v1/: the error body for 404s and 405s ninja does not write)
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -285,6 +286,8 @@ CELERY_BEAT_SCHEDULE = {
     # Large CSV exports: files past their keeping time deleted, jobs that never ran or whose worker
     # died delivered again (charging/exports.py).
     "charging-exports-upkeep": {"task": "charging.prune_exports", "schedule": crontab(minute="*/15")},
+    # Partner API tokens a day past their expiry (api/services.py).
+    "api-prune-tokens": {"task": "api.prune_tokens", "schedule": crontab(hour=4, minute=45)},
 }
 
 # --- Logging ------------------------------------------------------------------------------------

@@ -4,8 +4,9 @@ from datetime import datetime
 
 from ninja import Router, Schema
 
-from api import services
+from api import ratelimit, services
 from api.errors import ApiError
+from portal.client_ip import client_ip
 
 router = Router(tags=["Authentication"])
 
@@ -48,21 +49,51 @@ def _refused(exc):
     return ApiError(401, exc.code, exc.message)
 
 
+def _too_many(wait: int, readable: str):
+    return ApiError(429, "RATE_LIMIT_EXCEEDED", "Too many requests", readable, headers={"Retry-After": str(wait)})
+
+
+def _count_for_key(request):
+    """Signing in counts against the key's own rate limit, as its other requests do."""
+    def check(key):
+        allowed, limit, remaining, reset = ratelimit.hit(key)
+        request.rate_limit_headers = {"RateLimit-Limit": str(limit), "RateLimit-Remaining": str(remaining),
+                                      "RateLimit-Reset": str(reset),
+                                      "RateLimit-Policy": f"{limit};w={key.rate_limit_interval}"}
+        if not allowed:
+            raise _too_many(reset, f"This API key may make {limit} requests per {key.rate_limit_interval} s; "
+                                   f"try again in {reset} s.")
+    return check
+
+
+def _signing_in(request, client_id: str):
+    """Refuse at once when this address or client id failed too often lately."""
+    wait = ratelimit.failures_exceeded(client_ip(request) or "", client_id)
+    if wait:
+        raise _too_many(wait, f"Too many refused sign-ins; try again in {wait} s.")
+
+
 @router.post("/auth/token", response=Token, auth=None, operation_id="get-access-token-with-client-credentials",
              summary="Obtain your `accessToken`")
 def get_access_token(request, body: TokenRequest):
+    client_id = body.clientId if body.clientId.isascii() else ""
+    _signing_in(request, client_id[:200])
     try:
-        return _token(services.token_for_credentials(client_id=body.clientId, client_secret=body.clientSecret))
+        return _token(services.token_for_credentials(client_id=body.clientId, client_secret=body.clientSecret,
+                                                     before_issue=_count_for_key(request)))
     except services.TokenRefused as exc:
+        ratelimit.failed(client_ip(request) or "", client_id[:200])
         raise _refused(exc) from None
 
 
 @router.post("/auth/refresh", response=Token, auth=None, operation_id="get-access-token-with-refresh-token",
              summary="Obtain your `accessToken` with a `refreshToken`")
 def refresh_access_token(request, body: RefreshRequest):
+    _signing_in(request, "")
     try:
-        return _token(services.token_refresh(refresh_token=body.refreshToken))
+        return _token(services.token_refresh(refresh_token=body.refreshToken, before_issue=_count_for_key(request)))
     except services.TokenRefused as exc:
+        ratelimit.failed(client_ip(request) or "", "")
         raise _refused(exc) from None
 
 

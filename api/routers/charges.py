@@ -21,7 +21,7 @@ from ninja import Field, Query, Router, Schema
 from pydantic import WithJsonSchema
 
 from api.auth import scope
-from api.common import check_team, owned
+from api.common import DateTime, check_team, owned
 from api.errors import bad_request
 from api.pages import PageMeta, PageParams, paged
 from api.renderers import Numbers, fast_json
@@ -275,11 +275,11 @@ class ChargeFilters(PageParams):
     chargePointId: int | None = Field(None, description="One of the operator's charge points (another id: 400)")
     siteId: int | None = Field(None, description="One of the operator's sites (another id: 400)")
     state: FilterState | None = None
-    fromDate: datetime | None = Field(None, description="startedAt >= fromDate")
-    toDate: datetime | None = Field(None, description="startedAt <= toDate")
-    fromUpdatedDate: datetime | None = None
-    fromCompletedDate: datetime | None = None
-    toCompletedDate: datetime | None = None
+    fromDate: DateTime | None = Field(None, description="startedAt >= fromDate")
+    toDate: DateTime | None = Field(None, description="startedAt <= toDate")
+    fromUpdatedDate: DateTime | None = None
+    fromCompletedDate: DateTime | None = None
+    toCompletedDate: DateTime | None = None
     chargeAuthType: Literal["rfid", "vehicleId"] | None = Field(None, description="Not held here: no charges")
     chargeAuthId: str | None = Field(None, description="Not held here: no charges")
     partnerExternalId: str | None = Field(None, description="The CDR/partner id; \"\": charges without one")

@@ -33,7 +33,7 @@ def test_client_credentials_give_tokens_that_open_the_api(operator):
     body = me.json()
     assert body["clientId"] == key.client_id and body["operatorIds"] == [operator.pk]
     assert body["scopes"] == ["charge-points:read"] and body["rateLimit"] == 1000
-    assert me["RateLimit-Limit"] == "1000" and me["RateLimit-Remaining"] == "999"
+    assert me["RateLimit-Limit"] == "1000" and me["RateLimit-Remaining"] == "998"  # (the sign-in counted)
 
 
 @pytest.mark.parametrize("body", [
@@ -124,8 +124,8 @@ def test_no_or_a_bad_token_is_the_specs_401(operator, header):
 
 def test_past_the_rate_limit_a_429_with_retry_after(operator):
     new = new_key(operator, ["charge-points:read"])
-    ApiKey.objects.filter(pk=new.key.pk).update(rate_limit=3, rate_limit_interval=60)
-    client = Client(headers={"Authorization": f"Bearer {token_for(new)['accessToken']}"})
+    ApiKey.objects.filter(pk=new.key.pk).update(rate_limit=4, rate_limit_interval=60)
+    client = Client(headers={"Authorization": f"Bearer {token_for(new)['accessToken']}"})  # (1 of the 4)
     seen = [client.get("/api/v1/charge-points") for _ in range(4)]
     assert [r.status_code for r in seen] == [200, 200, 200, 429]
     assert [r["RateLimit-Remaining"] for r in seen[:3]] == ["2", "1", "0"]
@@ -179,3 +179,16 @@ def test_another_operators_team_or_operator_id_is_a_400_naming_it(operator, othe
         response = client.get(f"{path}?{name}={other_operator.pk}")
         assert response.status_code == 400 and response.json()["context"][0]["field"] == name
         assert client.get(f"{path}?{name}={operator.pk}").status_code == 200
+
+
+def test_tokens_a_day_past_expiry_are_pruned(operator):
+    from api.tasks import prune_tokens
+
+    token = token_for(new_key(operator))
+    assert post("/api/v1/auth/refresh", {"refreshToken": token["refreshToken"]}).status_code == 200
+    assert ApiToken.objects.count() == 4
+    with time_machine.travel(timezone.now() + timedelta(hours=26)):
+        assert prune_tokens() == 2  # the two access tokens; the refresh tokens expired less than a day ago
+        assert post("/api/v1/auth/refresh", {"refreshToken": token["refreshToken"]}).status_code == 401
+    with time_machine.travel(timezone.now() + timedelta(days=3)):
+        assert prune_tokens() == 2 and not ApiToken.objects.exists()
