@@ -33,6 +33,7 @@ recomputed ones added. Before that, `_reconcile` compares every charge point wit
 moves the history of those that moved (site, AC/DC, visibility: by a form, an import, a bulk
 update or a deleted site alike) from the old segment to the new, by difference too.
 """
+import secrets
 import time as clock
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -163,8 +164,10 @@ def bump(operator_id: int) -> None:
     """The operator's rollups have changed (inside the transaction that changed them)."""
     table = RollupVersion._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} (operator_id, version) VALUES (%s, 1) "
-                       f"ON CONFLICT (operator_id) DO UPDATE SET version = {table}.version + 1", [operator_id])
+        # (a first version is random: an operator id used again, on SQLite, never meets old cache entries)
+        cursor.execute(f"INSERT INTO {table} (operator_id, version) VALUES (%s, %s) "
+                       f"ON CONFLICT (operator_id) DO UPDATE SET version = {table}.version + 1",
+                       [operator_id, secrets.randbits(60)])
 
 
 def refresh(operator_id: int) -> int:
