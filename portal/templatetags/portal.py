@@ -56,3 +56,11 @@ def form_fields(form):
                    f'<label for="{conditional_escape(field.id_for_label)}">{conditional_escape(field.label)}{optional}'
                    f"</label>{field}{help_text}{errors}</div>")
     return mark_safe("".join(out))
+
+
+@register.simple_tag
+def audit_rows(events):
+    """The audit log's rows (portal/tables.py)."""
+    from portal.tables import audit_rows as rows
+
+    return rows(events)

@@ -108,3 +108,49 @@ def test_out_of_range_filter_dates_are_a_400_with_a_message(admin_client, operat
     assert response.status_code == 400
     if "format=csv" not in path:
         assert "Enter a date between 1970 and 2999." in response.content.decode()
+
+
+AUDIT_LOOP = """    {% for e in page %}
+      <tr>
+        <td>{{ e.created_at|date:"j M Y" }} <span class="nowrap">{{ e.created_at|date:"H:i:s" }}</span><span class="muted mono tiny event-id" title="Event id {{ e.id }}">{{ e.id }}</span></td>
+        <td>{{ e.actor_label }}</td>
+        <td><span class="badge {{ e.action }}">{{ e.get_action_display }}</span>{% if e.verb %}<div class="muted tiny">{{ e.verb }}</div>{% endif %}</td>
+        <td><strong>{{ e.item_type|capfirst }}</strong> {{ e.item_repr }}{% if e.parent_type %}<div class="muted tiny">in {{ e.parent_type }} {{ e.parent_repr }}</div>{% endif %}</td>
+        <td>
+          {% for field, change in e.changes.items %}<div class="change"><span class="field">{{ field }}</span> {% if change.before is not None %}<span class="before">{{ change.before }}</span>{% endif %}{% if change.before is not None and change.after is not None %} → {% endif %}{% if change.after is not None %}<span class="after">{{ change.after }}</span>{% endif %}</div>{% endfor %}
+        </td>
+        <td class="mono">{{ e.ip_address|default:"—" }}</td>
+      </tr>
+    {% empty %}
+      <tr><td colspan="6" class="muted">No events match these filters.</td></tr>
+    {% endfor %}
+"""
+
+
+def test_audit_rows_are_what_the_template_loop_wrote(operator):
+    """portal/tables.py builds the rows in Python: the same HTML as the template loop, for events
+    with every kind of change value (text needing escaping, numbers, booleans, lists, None)."""
+    import re
+    from datetime import datetime
+
+    from django.template import engines
+
+    from portal.models import AuditEvent
+    from portal.tables import audit_rows
+
+    at = datetime(2026, 3, 29, 0, 30, 5, tzinfo=UTC)  # (the night Copenhagen goes to summer time)
+    AuditEvent.objects.create(created_at=at, operator=operator, actor_label='Ann <ann@x.example>', action="updated",
+                              verb="site.updated", item_type="site", item_repr='Depot "B" & <co>',
+                              parent_type="operator", parent_repr="Op & Co",
+                              changes={"name": {"before": "<b>old</b>", "after": "new & shiny"},
+                                       "max_kw": {"before": 22, "after": 7.5}, "public": {"before": True, "after": False},
+                                       "tags": {"before": ["a", "<b>"], "after": None}, "note": {"before": None, "after": ""}},
+                              ip_address="203.0.113.7")
+    AuditEvent.objects.create(created_at=at, operator=operator, actor_label="system", action="created", item_type="API key",
+                              item_repr="ERP", changes={})
+    events = list(AuditEvent.objects.filter(operator=operator).order_by("-created_at", "-id"))
+    normal = lambda html: re.sub(r">\s+<", "><", html).strip()  # noqa: E731
+    old = engines["django"].from_string(AUDIT_LOOP).render({"page": events})
+    assert normal(audit_rows(events)) == normal(old)
+    assert "&lt;b&gt;old&lt;/b&gt;" in old and "203.0.113.7" in old and "API key" in old
+    assert normal(audit_rows([])) == normal(engines["django"].from_string(AUDIT_LOOP).render({"page": []}))
