@@ -15,11 +15,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-import pycountry
 from django.core.serializers.json import DjangoJSONEncoder
 from ninja import Field, Query, Router, Schema
 from pydantic import WithJsonSchema
 
+from api import money as api_money
 from api.auth import scope
 from api.common import DateTime, check_team, owned
 from api.errors import bad_request
@@ -28,7 +28,6 @@ from api.renderers import Numbers, fast_json
 from api.routers.charge_points import Location, OperatorRef, operator_ref
 from charging import selectors
 from charging.models import Charge, ChargePoint, Site
-from portal.money import MINOR_UNITS
 
 router = Router(tags=["Charges"])
 
@@ -175,17 +174,8 @@ class ChargePage(Schema):
     meta: PageMeta
 
 
-_CURRENCIES: dict[str, dict] = {}
-
-
 def currency(code: str) -> dict | None:
-    if not code:
-        return None
-    if code not in _CURRENCIES:
-        found = pycountry.currencies.get(alpha_3=code.upper())
-        _CURRENCIES[code] = {"identifier": code.lower(), "name": found.name if found else code.upper(),
-                             "decimals": MINOR_UNITS.get(code.upper(), 2)}
-    return _CURRENCIES[code]
+    return api_money.currency(code) if code else None
 
 
 def _time(value):
